@@ -1,0 +1,74 @@
+"""``llana_settings``: the ``LLANA`` Django setting, read lazily, with documented defaults.
+
+Values are validated by ``llana.checks`` at startup; code reads them typed through ``llana_settings``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # Tables (db_table names) exposed by the API; None = every model of the project's own apps + the user model.
+    "TABLES": None,
+    # Tables never exposed, applied after TABLES.
+    "EXCLUDE_TABLES": [],
+    # Llana's SKIP_AUTH: everyone is allowed everything (development only).
+    "SKIP_AUTH": False,
+    # Name of the soft-delete column (a DB column name, e.g. "deletedAt"); None = hard deletes only.
+    "SOFT_DELETE_COLUMN": None,
+    # Page size when the request gives no usable ``limit``.
+    "DEFAULT_LIMIT": 20,
+    # Largest ``limit`` accepted; larger values are a 400 naming ``limit``.
+    "MAX_LIMIT": 1000,
+    # Largest number of related rows attached per parent row and relation.
+    "DEFAULT_RELATIONS_LIMIT": 1000,
+    # Allowed client addresses (IPs and CIDR ranges); empty = every address.
+    "HOSTS": [],
+    # Request header holding the client address, trusted only when set (e.g. "X-Real-IP").
+    "TRUSTED_PROXY_HEADER": None,
+    # JWT signing key; None = the Django SECRET_KEY (refused outside DEBUG when insecure).
+    "JWT_KEY": None,
+    "JWT_EXPIRES_IN": "15m",
+    "JWT_REFRESH_EXPIRES_IN": "14d",
+    # Cookies set by /auth/login and /auth/refresh.
+    "AUTH_COOKIES_SECURE": False,
+    "AUTH_COOKIES_SAMESITE": "Lax",
+    "AUTH_COOKIES_DOMAIN": None,
+    # API keys: where the key is read (HEADER, QUERY or BODY) and under which name.
+    "API_KEY_LOCATION": "HEADER",
+    "API_KEY_NAME": "x-api-key",
+    # The user model's field holding its role name (when it has one); otherwise group names are roles.
+    "ROLE_FIELD": "role",
+    # Seed the default roles (ADMIN all, USER read, USER own records on users and API keys) on migrate.
+    "SEED_DEFAULT_ROLES": True,
+    # Seconds an identity's compiled permissions stay cached (HTTP, sockets).
+    "CACHE_IDENTITY_DATA_TTL": 600,
+    "CACHE_WS_IDENTITY_DATA_TTL": 172800,
+}
+
+
+class LlanaSettings:
+    """Attribute access to ``settings.LLANA`` merged over ``DEFAULTS``; cached until ``reload()``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid LLANA setting: {name!r}")
+        value = getattr(settings, "LLANA", {}).get(name, DEFAULTS[name])
+        setattr(self, name, value)
+        return value
+
+    def reload(self) -> None:
+        self.__dict__.clear()
+
+
+llana_settings = LlanaSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "LLANA":
+        llana_settings.reload()
+
+
+setting_changed.connect(_reload, dispatch_uid="llana.settings.reload")

@@ -1,0 +1,139 @@
+"""Settings of the example project: SQLite and the in-memory channel layer unless the environment says otherwise.
+
+Llana-compatible environment variables (DATABASE_URL/DATABASE_URI, SKIP_AUTH, SOFT_DELETE_COLUMN,
+DEFAULT_LIMIT, HOSTS, REDIS_*, JWT_*) are mapped onto the ``LLANA`` and ``LLANA_REALTIME`` settings;
+their values are validated by the apps' system checks at startup.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from project.env import env, env_bool, env_list, put, redis_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+# A development-only key; set DJANGO_SECRET_KEY in production (llana's checks refuse this key outside DEBUG).
+SECRET_KEY = env("DJANGO_SECRET_KEY", "django-insecure-llana-demo-only")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "llana",
+    "llana_realtime",
+    "project.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: DATABASE_URL (or Llana's DATABASE_URI), default SQLite --------------------------------
+DATABASE_URL = env("DATABASE_URL") or env("DATABASE_URI") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+if DATABASE_URL.startswith(("mysql", "mariadb")):
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
+    DATABASE_URL = "mysql" + DATABASE_URL[DATABASE_URL.index(":"):]
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and cache: Redis when configured, in-process otherwise ----------------------------
+REDIS_URL = redis_url()
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "llana.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- django-llana -----------------------------------------------------------------------------------
+LLANA: dict[str, object] = {}
+put(LLANA, "SOFT_DELETE_COLUMN", "SOFT_DELETE_COLUMN")
+put(LLANA, "DEFAULT_LIMIT", "DEFAULT_LIMIT")
+put(LLANA, "MAX_LIMIT", "MAX_LIMIT")
+put(LLANA, "TRUSTED_PROXY_HEADER", "TRUSTED_PROXY_HEADER")
+put(LLANA, "JWT_KEY", "JWT_KEY")
+put(LLANA, "JWT_EXPIRES_IN", "JWT_EXPIRES_IN")
+put(LLANA, "JWT_REFRESH_EXPIRES_IN", "JWT_REFRESH_EXPIRES_IN")
+put(LLANA, "API_KEY_LOCATION", "AUTH_USER_API_KEY_LOCATION")
+put(LLANA, "API_KEY_NAME", "AUTH_USER_API_KEY_NAME")
+put(LLANA, "CACHE_IDENTITY_DATA_TTL", "CACHE_IDENTITY_DATA_TTL")
+put(LLANA, "CACHE_WS_IDENTITY_DATA_TTL", "CACHE_WS_IDENTITY_DATA_TTL")
+if env("SKIP_AUTH") is not None:
+    LLANA["SKIP_AUTH"] = env("SKIP_AUTH") == "true"  # exactly "true", as in Llana
+if env("HOSTS") is not None:
+    LLANA["HOSTS"] = env_list("HOSTS")
+
+LLANA_REALTIME: dict[str, object] = {}
+if env("BASE_URL_APP"):
+    LLANA_REALTIME["CORS_ALLOWED_ORIGINS"] = [env("BASE_URL_APP")]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "llana": {"level": env("LLANA_LOG_LEVEL", "INFO")},
+        "llana_realtime": {"level": env("LLANA_LOG_LEVEL", "INFO")},
+    },
+}

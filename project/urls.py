@@ -1,0 +1,10 @@
+"""URLs of the example project: Django admin under /admin/, everything else is django-llana's."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("llana.urls")),
+]

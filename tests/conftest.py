@@ -1,0 +1,2 @@
+"""Shared fixtures."""
+from __future__ import annotations

@@ -1,0 +1,25 @@
+"""Test settings: the example project's, with the database and channel layer chosen by the environment.
+
+``DATABASE_URL`` selects PostgreSQL or MariaDB (default SQLite in memory), ``REDIS_URL`` the Redis
+layer; ``LLANA_TEST_DB_NAME`` names the test database (so parallel runs don't collide).
+"""
+from __future__ import annotations
+
+import os
+
+from project.settings import *  # noqa: F403
+from project.settings import DATABASES
+
+SECRET_KEY = "tests-only-secret-key-not-used-anywhere-else-0123456789"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEBUG = False
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["NAME"] = ":memory:"
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if os.environ.get("LLANA_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["LLANA_TEST_DB_NAME"]}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+
+LOGGING = {"version": 1, "disable_existing_loggers": False}
