@@ -1,0 +1,272 @@
+"""The table registry: which Django models the API exposes, and their columns and relations.
+
+A *table* is a concrete Django model named by its ``db_table``. API column names are database column
+names (``field.column``); the registry maps them to ORM attribute names (``field.attname``). Relations
+are named by the other table: a model's foreign keys, the foreign keys pointing at it, and the manual
+``_llana_relation`` rows, in both directions.
+
+The registry is built once per process and cleared when ``LLANA`` changes or a ``_llana_relation``
+row is saved or deleted (``clear_registry()``).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
+from django.db import DatabaseError, models
+from django.db.models.signals import post_delete, post_save
+
+from llana.settings import llana_settings
+
+logger = logging.getLogger(__name__)
+
+NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField, models.AutoField)
+STRING_FIELDS = (models.CharField, models.TextField, models.UUIDField, models.GenericIPAddressField,
+                 models.FileField, models.FilePathField, models.TimeField, models.DurationField)
+# Columns of these kinds accept the pattern operators (like, not_like, search).
+TEXT_FIELDS = (models.CharField, models.TextField)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One API column: a concrete model field seen by its database column name."""
+
+    name: str  # the DB column name (the API name)
+    attname: str  # the ORM attribute (``customer_id`` for the FK column ``custId``)
+    field: models.Field  # type: ignore[type-arg]
+    type: str  # string number boolean date json enum unknown
+    nullable: bool
+    required: bool
+    unique: bool
+    primary_key: bool
+    foreign_key: bool
+    auto: bool
+    hidden: bool
+    max_length: int | None
+    enums: tuple[Any, ...] | None
+
+    @property
+    def target(self) -> models.Field:  # type: ignore[type-arg]
+        """The field that gives the column its values (the referenced field for a foreign key)."""
+        return self.field.target_field if self.foreign_key else self.field  # type: ignore[attr-defined]
+
+    @property
+    def is_text(self) -> bool:
+        return isinstance(self.target, TEXT_FIELDS)
+
+    def default(self) -> Any:
+        """The field's static default (None for callables and database expressions)."""
+        if not self.field.has_default() or callable(self.field.default):
+            return None
+        value = self.field.default
+        return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relation seen from ``org_table``: rows of ``table`` whose ``column`` equals ``org_column``."""
+
+    table: str
+    column: str
+    org_table: str
+    org_column: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"table": self.table, "column": self.column, "org_table": self.org_table, "org_column": self.org_column}
+
+
+@dataclass
+class Table:
+    """A model exposed by the API, with its columns (ordered) and relations (by related table name)."""
+
+    name: str
+    model: type[models.Model]
+    pk: Column
+    columns: dict[str, Column]  # visible columns, by API name
+    hidden: dict[str, Column]  # write-only columns (the user's password)
+    relations: dict[str, Relation] = field(default_factory=dict)
+    soft_delete: Column | None = None
+
+    def column(self, name: str) -> Column | None:
+        return self.columns.get(name)
+
+
+def column_type(f: models.Field) -> str:  # type: ignore[type-arg]
+    if f.choices:
+        return "enum"
+    if isinstance(f, models.BooleanField):
+        return "boolean"
+    if isinstance(f, NUMBER_FIELDS):
+        return "number"
+    if isinstance(f, models.DateField | models.DateTimeField):
+        return "date"
+    if isinstance(f, models.JSONField):
+        return "json"
+    if isinstance(f, STRING_FIELDS):
+        return "string"
+    return "unknown"
+
+
+def hidden_attnames(model: type[models.Model]) -> set[str]:
+    """Attributes never shown: the user model's password, plus a model's ``LLANA_HIDDEN_FIELDS``."""
+    hidden = set(getattr(model, "LLANA_HIDDEN_FIELDS", ()))
+    if model is get_user_model():
+        hidden.add("password")
+    return hidden
+
+
+def make_column(f: models.Field, hidden: bool) -> Column:  # type: ignore[type-arg]
+    fk = f.is_relation and f.many_to_one
+    value_field = f.target_field if fk else f  # type: ignore[attr-defined]
+    auto = isinstance(f, models.AutoField) or getattr(f, "db_returning", False)
+    has_default = f.has_default() or f.db_default is not models.NOT_PROVIDED
+    enums = tuple(value for value, _label in f.flatchoices) if f.choices else None
+    return Column(
+        name=f.column,
+        attname=f.attname,
+        field=f,
+        type=column_type(value_field) if not f.choices else "enum",
+        nullable=f.null,
+        required=not (f.null or auto or has_default or (f.blank and f.empty_strings_allowed)),
+        unique=bool(f.unique) and not f.primary_key,
+        primary_key=f.primary_key,
+        foreign_key=fk,
+        auto=auto,
+        hidden=hidden,
+        max_length=f.max_length,
+        enums=enums,
+    )
+
+
+def build_table(model: type[models.Model]) -> Table:
+    hidden = hidden_attnames(model)
+    columns: dict[str, Column] = {}
+    hidden_columns: dict[str, Column] = {}
+    pk: Column | None = None
+    for f in model._meta.concrete_fields:
+        col = make_column(f, f.attname in hidden or f.name in hidden)
+        (hidden_columns if col.hidden else columns)[col.name] = col
+        if f.primary_key:
+            pk = col
+    assert pk is not None  # every concrete Django model has a pk
+    soft = columns.get(llana_settings.SOFT_DELETE_COLUMN) if llana_settings.SOFT_DELETE_COLUMN else None
+    if soft is not None and not soft.nullable:
+        logger.warning("Table %s: soft-delete column %s is not nullable; hard deletes only", model._meta.db_table, soft.name)
+        soft = None
+    return Table(name=model._meta.db_table, model=model, pk=pk, columns=columns, hidden=hidden_columns, soft_delete=soft)
+
+
+def is_project_app(app_config: Any) -> bool:
+    """An app of the project itself: not Django's, not installed from a package index."""
+    path = str(app_config.path)
+    return not (app_config.name.startswith("django.") or "site-packages" in path or "dist-packages" in path)
+
+
+def default_models() -> list[type[models.Model]]:
+    chosen: list[type[models.Model]] = []
+    for app_config in apps.get_app_configs():
+        if app_config.label == "llana" or is_project_app(app_config):
+            chosen.extend(app_config.get_models())
+    user = get_user_model()
+    if user not in chosen:
+        chosen.append(user)
+    return chosen
+
+
+def selected_models() -> list[type[models.Model]]:
+    if llana_settings.TABLES is None:
+        candidates = default_models()
+    else:
+        wanted = set(llana_settings.TABLES)
+        candidates = [m for m in apps.get_models() if m._meta.db_table in wanted]
+    excluded = set(llana_settings.EXCLUDE_TABLES or ())
+    return [
+        m for m in candidates
+        if not (m._meta.proxy or m._meta.abstract or m._meta.swapped) and m._meta.db_table not in excluded
+    ]
+
+
+def add_relation(table: Table, relation: Relation) -> None:
+    # Named by the other table; the first relation to a table wins (a second FK to it is not reachable).
+    table.relations.setdefault(relation.table, relation)
+
+
+def manual_relations() -> list[Any]:
+    from llana.models import Relation as RelationRow
+
+    try:
+        return list(RelationRow.objects.all())
+    except DatabaseError:  # table not migrated yet
+        logger.warning("Could not read _llana_relation; manual relations ignored")
+        return []
+
+
+def build_registry() -> dict[str, Table]:
+    tables = {m._meta.db_table: build_table(m) for m in selected_models()}
+    by_model = {t.model: t for t in tables.values()}
+    for table in tables.values():
+        for f in table.model._meta.concrete_fields:
+            if not (f.is_relation and f.many_to_one):
+                continue
+            parent = by_model.get(f.related_model)  # type: ignore[arg-type]
+            if parent is None:
+                continue
+            target = f.target_field.column  # type: ignore[attr-defined]
+            add_relation(table, Relation(parent.name, target, table.name, f.column))
+            add_relation(parent, Relation(table.name, f.column, parent.name, target))
+    for row in manual_relations():
+        child, parent = tables.get(row.org_table), tables.get(row.table)
+        if child is None or parent is None or row.org_column not in child.columns or row.column not in parent.columns:
+            logger.warning("Ignoring _llana_relation row %s: unknown table or column", row.pk)
+            continue
+        add_relation(child, Relation(parent.name, row.column, child.name, row.org_column))
+        add_relation(parent, Relation(child.name, row.org_column, parent.name, row.column))
+    return tables
+
+
+_lock = threading.Lock()
+_registry: dict[str, Table] | None = None
+
+
+def registry() -> dict[str, Table]:
+    """Every exposed table by name (built on first use, then cached for the process)."""
+    global _registry
+    current = _registry
+    if current is None:
+        with _lock:
+            if _registry is None:
+                _registry = build_registry()
+            current = _registry
+    return current
+
+
+def get_table(name: str) -> Table | None:
+    return registry().get(name)
+
+
+def table_for_model(model: type[models.Model]) -> Table | None:
+    """The exposed table of ``model`` (None when it is not exposed)."""
+    table = registry().get(model._meta.db_table)
+    return table if table is not None and table.model is model else None
+
+
+def clear_registry(*args: Any, **kwargs: Any) -> None:
+    """Forget the cached tables (after a ``_llana_relation`` change, or in tests)."""
+    global _registry
+    with _lock:
+        _registry = None
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("LLANA", "AUTH_USER_MODEL", "INSTALLED_APPS"):
+        clear_registry()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="llana.registry.setting_changed")
+post_save.connect(clear_registry, sender="llana.Relation", dispatch_uid="llana.registry.relation_saved")
+post_delete.connect(clear_registry, sender="llana.Relation", dispatch_uid="llana.registry.relation_deleted")
