@@ -11,3 +11,6 @@ class LlanaConfig(AppConfig):
 
     def ready(self) -> None:
         from llana import checks  # noqa: F401  (registers the checks)
+        from llana.cache import connect_signals
+
+        connect_signals()

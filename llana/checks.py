@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 from llana.settings import llana_settings
 
@@ -29,3 +29,97 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     _positive_int("DEFAULT_LIMIT", llana_settings.DEFAULT_LIMIT, errors, "llana.E001")
     _positive_int("MAX_LIMIT", llana_settings.MAX_LIMIT, errors, "llana.E002")
     return errors
+
+
+# --- authentication and authorization (issue 4): ids llana.E010–E019, llana.W010–W019 --------------
+
+INSECURE_KEYS = {"S$3cr3tK3y", "S$3cr3tK3yRefresh", "secret", "changeme"}
+
+
+def jwt_key_is_insecure(key: str) -> bool:
+    """Django's ``django-insecure-`` keys, Llana's built-in defaults, and anything under 32 characters."""
+    return key.startswith("django-insecure") or key in INSECURE_KEYS or len(key) < 32
+
+
+@register()
+def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from django.conf import settings
+
+    from llana.hosts import parse_hosts
+    from llana.tokens import parse_duration, signing_key
+
+    messages: list[CheckMessage] = []
+    if not settings.DEBUG and not llana_settings.SKIP_AUTH and jwt_key_is_insecure(signing_key()):
+        messages.append(
+            Error(
+                "The JWT signing key is insecure (a django-insecure/default key, or shorter than 32 characters).",
+                hint="Set LLANA['JWT_KEY'] (JWT_KEY) or SECRET_KEY to a long random value; "
+                "insecure keys are only accepted with DEBUG = True.",
+                id="llana.E010",
+            )
+        )
+    location = str(llana_settings.API_KEY_LOCATION).upper()
+    if location not in ("HEADER", "QUERY", "BODY"):
+        messages.append(
+            Error(
+                f"LLANA['API_KEY_LOCATION'] must be HEADER, QUERY or BODY, got {llana_settings.API_KEY_LOCATION!r}.",
+                hint="Set LLANA['API_KEY_LOCATION'] (AUTH_USER_API_KEY_LOCATION) to HEADER, QUERY or BODY.",
+                id="llana.E011",
+            )
+        )
+    if not str(llana_settings.API_KEY_NAME or "").strip():
+        messages.append(
+            Error("LLANA['API_KEY_NAME'] must not be empty.", hint="e.g. 'x-api-key'.", id="llana.E012")
+        )
+    for name in ("JWT_EXPIRES_IN", "JWT_REFRESH_EXPIRES_IN"):
+        try:
+            parse_duration(getattr(llana_settings, name))
+        except ValueError as exc:
+            messages.append(
+                Error(
+                    f"LLANA[{name!r}]: {exc}.",
+                    hint=f"Set LLANA[{name!r}] ({name}) to a duration such as 30s, 15m, 1h or 14d.",
+                    id="llana.E013",
+                )
+            )
+    try:
+        parse_hosts(llana_settings.HOSTS or ())
+    except ValueError as exc:
+        messages.append(
+            Error(f"LLANA['HOSTS']: {exc}.", hint="List IP addresses or CIDR ranges, e.g. ['127.0.0.1', '10.0.0.0/8'].", id="llana.E014")
+        )
+    samesite = llana_settings.AUTH_COOKIES_SAMESITE
+    if samesite not in (None, "Lax", "Strict", "None"):
+        messages.append(
+            Error(
+                f"LLANA['AUTH_COOKIES_SAMESITE'] must be 'Lax', 'Strict', 'None' or None, got {samesite!r}.",
+                hint="Use 'Lax' (default) unless the API and the app are on different sites.",
+                id="llana.E015",
+            )
+        )
+    elif samesite == "None" and not llana_settings.AUTH_COOKIES_SECURE:
+        messages.append(
+            Warning(
+                "AUTH_COOKIES_SAMESITE='None' without AUTH_COOKIES_SECURE: browsers drop such cookies.",
+                hint="Set LLANA['AUTH_COOKIES_SECURE'] = True (HTTPS).",
+                id="llana.W011",
+            )
+        )
+    for name in ("CACHE_IDENTITY_DATA_TTL", "CACHE_WS_IDENTITY_DATA_TTL"):
+        try:
+            ok = int(str(getattr(llana_settings, name))) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            messages.append(
+                Error(f"LLANA[{name!r}] must be a number of seconds (0 = no cache).", hint=f"e.g. {name}=600", id="llana.E016")
+            )
+    if "rest_framework_simplejwt.token_blacklist" not in settings.INSTALLED_APPS:
+        messages.append(
+            Warning(
+                "rest_framework_simplejwt.token_blacklist is not installed: logout cannot revoke refresh tokens.",
+                hint="Add 'rest_framework_simplejwt.token_blacklist' to INSTALLED_APPS and migrate.",
+                id="llana.W010",
+            )
+        )
+    return messages

@@ -41,11 +41,18 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_NAME": "x-api-key",
     # The user model's field holding its role name (when it has one); otherwise group names are roles.
     "ROLE_FIELD": "role",
+    # Roles whose default (non-custom) rows also cover the system tables (_llana_*); others need a custom row.
+    "SYSTEM_TABLE_ROLES": ["ADMIN"],
     # Seed the default roles (ADMIN all, USER read, USER own records on users and API keys) on migrate.
     "SEED_DEFAULT_ROLES": True,
     # Seconds an identity's compiled permissions stay cached (HTTP, sockets).
     "CACHE_IDENTITY_DATA_TTL": 600,
     "CACHE_WS_IDENTITY_DATA_TTL": 172800,
+    # API docs: GET / (HTML) and GET /openapi.json; SKIP_DOCS answers both with {"version": ...} only.
+    "SKIP_DOCS": False,
+    "DOCS_TITLE": "API Documentation",
+    # Django cache alias holding identities and compiled permissions.
+    "CACHE_ALIAS": "default",
 }
 
 

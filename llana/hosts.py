@@ -1,0 +1,149 @@
+"""HOSTS: the client addresses allowed to use the API (Llana's ``HOSTS``, reference 6.6, without its holes).
+
+``LLANA["HOSTS"]`` lists IPs and CIDR ranges (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1"``;
+``"localhost"`` means ``127.0.0.0/8`` and ``::1``). Empty = every address is allowed.
+
+The client address is the TCP peer (``REMOTE_ADDR`` / the ASGI ``scope["client"]``), unless
+``LLANA["TRUSTED_PROXY_HEADER"]`` names a header set by your reverse proxy (``X-Real-IP``,
+``X-Forwarded-For``: the right-most entry, the one your proxy appended). Without that setting, proxy
+headers are ignored: they are client-controlled and would let anyone pass.
+
+- ``HostsMiddleware``: put it first in ``MIDDLEWARE``; refused requests get 403 JSON ``Forbidden``.
+- ``scope_allowed(scope)``: the same check for an ASGI scope (the Socket.IO handshake calls it).
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from llana.exceptions import error_body
+from llana.settings import llana_settings
+
+logger = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORBIDDEN = "Forbidden"
+
+
+def parse_hosts(entries: Iterable[str]) -> tuple[Network, ...]:
+    """``["127.0.0.1", "10.0.0.0/8"]`` → networks. Raises ``ValueError`` naming a bad entry."""
+    if isinstance(entries, str):
+        entries = entries.split(",")
+    networks: list[Network] = []
+    for entry in entries:
+        item = str(entry).strip()
+        if not item:
+            continue
+        if item.lower() == "localhost":
+            networks += [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"HOSTS entry {item!r} is not an IP address or CIDR range") from None
+    return tuple(networks)
+
+
+@lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    return parse_hosts(entries)
+
+
+def allowed_networks() -> tuple[Network, ...]:
+    hosts = llana_settings.HOSTS or ()
+    if isinstance(hosts, str):
+        hosts = hosts.split(",")
+    return _networks(tuple(str(h) for h in hosts))
+
+
+def address_allowed(address: str | None) -> bool:
+    """Is ``address`` in HOSTS? Everything is allowed when HOSTS is empty; an unknown address is not."""
+    networks = allowed_networks()
+    if not networks:
+        return True
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks if net.version == ip.version)
+
+
+def _from_header(value: str | None) -> str | None:
+    if not value:
+        return None
+    # X-Forwarded-For: "client, proxy1, proxy2": the right-most entry was added by the trusted proxy.
+    return value.split(",")[-1].strip() or None
+
+
+def request_address(request: HttpRequest) -> str | None:
+    """The client address of a Django request: the trusted proxy header if configured, else the peer."""
+    header = llana_settings.TRUSTED_PROXY_HEADER
+    if header:
+        return _from_header(request.headers.get(header))
+    return request.META.get("REMOTE_ADDR")
+
+
+def scope_address(scope: dict[str, Any]) -> str | None:
+    """The client address of an ASGI scope (HTTP or WebSocket), by the same rule."""
+    header = llana_settings.TRUSTED_PROXY_HEADER
+    if header:
+        wanted = header.lower().encode("latin-1")
+        for name, value in scope.get("headers") or ():
+            if name.lower() == wanted:
+                return _from_header(value.decode("latin-1"))
+        return None
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def request_allowed(request: HttpRequest) -> bool:
+    return address_allowed(request_address(request))
+
+
+def scope_allowed(scope: dict[str, Any]) -> bool:
+    """May the client of this ASGI scope connect? (For the Socket.IO handshake: refuse with ``Forbidden``.)"""
+    return address_allowed(scope_address(scope))
+
+
+def forbidden_response() -> HttpResponse:
+    return JsonResponse(error_body(403, FORBIDDEN), status=403)
+
+
+class HostsMiddleware:
+    """Refuse requests from addresses outside ``LLANA["HOSTS"]`` with 403 ``Forbidden`` (sync and async)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        if not request_allowed(request):
+            return self._refuse(request)
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        if not request_allowed(request):
+            return self._refuse(request)
+        return await self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest) -> HttpResponse:
+        logger.warning("Refused request from %s (not in HOSTS)", request_address(request) or "<unknown>")
+        return forbidden_response()
