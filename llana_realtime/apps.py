@@ -1,4 +1,4 @@
-"""App config of the realtime app."""
+"""App config of the realtime app: connects the table-event receivers and registers the table feed."""
 from __future__ import annotations
 
 from django.apps import AppConfig
@@ -9,4 +9,12 @@ class LlanaRealtimeConfig(AppConfig):
     verbose_name = "Llana realtime"
 
     def ready(self) -> None:
-        from llana_realtime import checks  # noqa: F401  (registers the checks)
+        from llana_realtime import (
+            checks,  # noqa: F401  (registers the checks)
+            signals,
+        )
+        from llana_realtime.server import default_server
+        from llana_realtime.tables import feed
+
+        signals.connect()
+        default_server.register(feed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 from llana_realtime.settings import realtime_settings
 
@@ -28,3 +28,32 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             Error(f"LLANA_REALTIME['PATH'] must start and end with '/', got {path!r}.", id="llana_realtime.E010")
         )
     return errors
+
+
+@register()
+def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """W001: with the in-memory channel layer, table events reach only the sockets of the writing process."""
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    try:
+        layer = get_channel_layer()
+    except Exception as exc:  # a misconfigured CHANNEL_LAYERS (bad backend path, missing package)
+        return [
+            Warning(
+                f"CHANNEL_LAYERS['default'] could not be loaded: {exc}.",
+                hint="Fix CHANNEL_LAYERS, or set REDIS_URL for the example project.",
+                id="llana_realtime.W002",
+            )
+        ]
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return [
+            Warning(
+                "Realtime table events use the in-memory channel layer: they reach only sockets "
+                "connected to the process that made the write (single server process only).",
+                hint="For several processes or servers configure channels_redis "
+                "(channels_redis.pubsub.RedisPubSubChannelLayer); the example project does so when "
+                "REDIS_URL or REDIS_HOST/REDIS_PORT is set.",
+                id="llana_realtime.W001",
+            )
+        ]
+    return []

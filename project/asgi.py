@@ -1,6 +1,9 @@
 """The one ASGI entry point: Django over HTTP, Socket.IO (llana_realtime) over HTTP long-polling and WebSocket.
 
-Serve it with ``daphne project.asgi:application`` (or ``uvicorn project.asgi:application``).
+Serve it with ``daphne project.asgi:application`` (or, for production, ``uvicorn project.asgi:application
+--loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off``). Socket.IO is mounted at ``LLANA_REALTIME["PATH"]``
+(default ``/socket.io/``) and served by ``llana_realtime.server.default_server``, on which apps register
+their namespaces; every other HTTP path goes to Django.
 """
 from __future__ import annotations
 
@@ -11,6 +14,25 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from llana_realtime.engine import EngineIOServer  # noqa: E402
+from llana_realtime.middleware import JWTAuthMiddlewareStack  # noqa: E402
+from llana_realtime.routing import engineio_urlpatterns  # noqa: E402
+from llana_realtime.server import default_server  # noqa: E402
+from llana_realtime.settings import realtime_settings  # noqa: E402
+
+engineio_server = EngineIOServer.from_settings(default_server)
+socketio_http, socketio_websocket = engineio_urlpatterns(realtime_settings.PATH, engineio_server)
+
+# JWTAuthMiddlewareStack puts the simplejwt user of a Socket.IO handshake into scope["user"]; it leaves
+# other HTTP requests alone.
+application = JWTAuthMiddlewareStack(
+    ProtocolTypeRouter(
+        {
+            "http": URLRouter([*socketio_http, re_path(r"", django_asgi_app)]),
+            "websocket": URLRouter(socketio_websocket),
+        }
+    )
+)

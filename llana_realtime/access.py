@@ -1,0 +1,104 @@
+"""Read access of a table-feed socket: computed at the handshake and on permission changes, never per event.
+
+``read_access(identity, table)`` turns ``llana.permissions`` into a ``ReadAccess``: every row, or the rows
+owned by one user along the owner paths of the own-records rules that admit it. The hub groups sockets by
+it and matches it against the owner values each ``TableEvent`` carries (``llana.events``).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llana.permissions import Decision, Identity
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAccess:
+    """Which rows of a table a socket may hear about: all, or those owned by ``user_pk`` along ``paths``."""
+
+    all_rows: bool
+    user_pk: str | None = None
+    paths: tuple[str, ...] = ()
+
+    def allows(self, owners: dict[str, str]) -> bool:
+        if self.all_rows:
+            return True
+        user_pk = self.user_pk
+        return any(owners.get(path) == user_pk for path in self.paths)
+
+
+ALL_ROWS = ReadAccess(all_rows=True)
+
+
+def read_access(identity: Identity, table: str) -> tuple[ReadAccess | None, Decision]:
+    """The READ access of ``identity`` on ``table`` (None when denied) and the decision behind it.
+
+    Sync: may read ``_llana_role``/``_llana_public_tables`` on a cache miss.
+    """
+    from llana.permissions import Level, permission_for
+
+    perm = permission_for(identity, table)
+    decision = perm.decide(Level.READ)
+    if not decision.allowed:
+        return None, decision
+    if decision.restriction is None:
+        return ALL_ROWS, decision
+    paths = sorted(
+        {
+            "__".join(grant.owner.path)
+            for grant in perm.rules.grants
+            if grant.custom and grant.error is None and grant.owner is not None
+            and grant.records < Level.READ <= grant.own_records
+        }
+    )
+    return ReadAccess(all_rows=False, user_pk=identity.user_pk, paths=tuple(paths)), decision
+
+
+class Subscription:
+    """What the hub knows about one feed socket."""
+
+    __slots__ = ("access", "expires_at", "identity", "table")
+
+    def __init__(self, table: str, identity: Identity, access: ReadAccess, expires_at: float | None) -> None:
+        self.table = table
+        self.identity = identity
+        self.access = access
+        self.expires_at = expires_at
+
+
+
+def forget_local_cache() -> None:
+    """A permission change made in another process can't have invalidated a process-local cache: do it here."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from llana import cache
+    from llana.settings import llana_settings
+
+    if isinstance(caches[llana_settings.CACHE_ALIAS], LocMemCache):
+        cache.invalidate()
+
+
+def reevaluate_many(
+    batch: list[tuple[Identity, list[str]]],
+) -> list[tuple[Identity, dict[str, tuple[ReadAccess | None, str]]]]:
+    return [reevaluate(identity, tables) for identity, tables in batch]
+
+
+def reevaluate(identity: Identity, tables: Iterable[str]) -> tuple[Identity, dict[str, tuple[ReadAccess | None, str]]]:
+    """The identity as it is now (roles, user still active) and its access on each table (sync)."""
+    from llana.permissions import identity_for_user_pk
+
+    current = identity
+    if identity.user_pk is not None:
+        current = identity_for_user_pk(identity.user_pk, websocket=True)
+        if current.user_pk is None:  # deleted or deactivated user
+            message = current.error[1] if current.error else "Authentication Failed"
+            return current, dict.fromkeys(tables, (None, message))
+    results: dict[str, tuple[ReadAccess | None, str]] = {}
+    for table in tables:
+        access, decision = read_access(current, table)
+        results[table] = (access, decision.message)
+    return current, results

@@ -1,0 +1,96 @@
+"""``JWTAuthMiddleware``: Channels middleware that puts the user of a Llana access token into ``scope["user"]``.
+
+The table feed doesn't need it (``llana_realtime.tables`` reads the header, cookie or ``auth.token`` from the
+handshake itself); add it when your own namespaces want ``socket.scope["user"]``::
+
+    # project/asgi.py
+    application = JWTAuthMiddlewareStack(ProtocolTypeRouter({...}))
+
+The token comes from ``Authorization: Bearer <token>``, else the ``accessToken`` cookie (Llana's order),
+and is checked by ``llana.tokens`` (simplejwt, HS256, ``LLANA["JWT_KEY"]``); the user is loaded through
+``database_sync_to_async`` and must be able to log in (active, not soft-deleted). Failing tokens give an
+``AnonymousUser`` and ``scope["llana_auth_error"]`` (Llana's message). Only WebSocket connections and
+Engine.IO handshakes (HTTP requests under ``LLANA_REALTIME["PATH"]`` without a ``sid``) are authenticated:
+other HTTP requests, and every later long-polling request of a session, pass through untouched, so
+ordinary Django requests cost nothing. No per-connection state is kept on the middleware.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from django.http.cookie import parse_cookie
+
+ACCESS_COOKIE = "accessToken"
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    found = None
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            found = bytes(value).decode("latin-1")
+    return found
+
+
+def scope_token(scope: dict[str, Any]) -> str | None:
+    """The access token of a scope: ``Authorization: Bearer``, else the ``accessToken`` cookie."""
+    header = _header(scope, b"authorization") or ""
+    if header.startswith("Bearer ") and header[len("Bearer "):].strip():
+        return header[len("Bearer "):].strip()
+    cookie = _header(scope, b"cookie")
+    if cookie:
+        return parse_cookie(cookie).get(ACCESS_COOKIE) or None
+    return None
+
+
+@database_sync_to_async
+def user_for_scope(scope: dict[str, Any]) -> tuple[Any, str | None]:
+    """``(user, error message)`` for the token of ``scope``; ``AnonymousUser`` when missing or refused."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from llana.authentication import user_for_token
+    from llana.permissions import MISSING_TOKEN_MESSAGE
+    from llana.tokens import FAILED_MESSAGE, InvalidAccessToken
+
+    token = scope_token(scope)
+    if not token:
+        return AnonymousUser(), MISSING_TOKEN_MESSAGE
+    try:
+        return user_for_token(token), None
+    except InvalidAccessToken as exc:
+        return AnonymousUser(), str(exc)
+    except Exception:  # e.g. a malformed pk on PostgreSQL: refuse, never crash the connection
+        return AnonymousUser(), FAILED_MESSAGE
+
+
+def _is_handshake(scope: dict[str, Any]) -> bool:
+    from llana_realtime.settings import realtime_settings
+
+    if scope.get("type") == "websocket":
+        return True
+    if scope.get("type") != "http":
+        return False
+    path = str(realtime_settings.PATH).rstrip("/")
+    if str(scope.get("path", "")).rstrip("/") != path:
+        return False
+    query = scope.get("query_string", b"")
+    query = query.decode("latin-1") if isinstance(query, bytes) else str(query)
+    return not any(part.startswith("sid=") for part in query.split("&"))
+
+
+class JWTAuthMiddleware(BaseMiddleware):
+    """Sets ``scope["user"]`` (and ``scope["llana_auth_error"]``) from a Llana access token."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if _is_handshake(scope):
+            scope = dict(scope)  # never mutate the caller's scope (see channels.auth.AuthMiddleware)
+            user, error = await user_for_scope(scope)
+            scope["user"] = user
+            scope["llana_auth_error"] = error
+        return await super().__call__(scope, receive, send)
+
+
+def JWTAuthMiddlewareStack(inner: Any) -> JWTAuthMiddleware:
+    """``JWTAuthMiddleware`` around ``inner`` (the counterpart of Channels' ``AuthMiddlewareStack``)."""
+    return JWTAuthMiddleware(inner)

@@ -1,0 +1,143 @@
+"""Receivers that turn ORM writes into table events, and permission edits into socket re-checks.
+
+- ``post_save`` (created → ``INSERT``, else ``UPDATE``), ``post_delete`` (``DELETE``) and
+  ``llana.signals.soft_deleted`` (``DELETE``, replacing the soft delete's ``UPDATE``) on every table the
+  API exposes (``llana.registry``: ``LLANA["TABLES"]``/``EXCLUDE_TABLES``). Any ORM write counts: REST
+  API, admin, management commands, application code. ``QuerySet.update()``/``bulk_create()`` send no
+  signals and publish nothing.
+- The ``TableEvent`` (with the row's owner values) is built at signal time, inside the write, then
+  published by ``transaction.on_commit(..., robust=True)``: a rolled-back write publishes nothing and a
+  broker outage is logged, never raised into a committed request.
+- Saves and deletes of ``Role``, ``PublicTable``, ``Group``, a user's group membership and a user's
+  role / ``is_active`` / ``is_superuser`` publish ``llana.permissions_changed`` on commit, so every
+  process re-checks its open sockets.
+"""
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db import models, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from llana.events import DELETE, INSERT, UPDATE, TableEvent
+from llana_realtime.broadcast import publish_permissions_changed, publish_table_event
+
+logger = logging.getLogger(__name__)
+
+_tables: dict[type[models.Model], str | None] = {}
+
+
+def table_of(model: type[models.Model]) -> str | None:
+    """The API table name of ``model`` (or of the model a proxy stands for) if the API exposes it, else
+    None. No database access."""
+    try:
+        return _tables[model]
+    except KeyError:
+        pass
+    from llana.registry import selected_models
+
+    if not _tables:
+        _tables.update({m: m._meta.db_table for m in selected_models()})
+    concrete = model._meta.concrete_model
+    return _tables.setdefault(model, _tables.get(concrete) if concrete is not model else None)
+
+
+def _forget_tables(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("LLANA", "INSTALLED_APPS", "AUTH_USER_MODEL"):
+        _tables.clear()
+        _connect_deletes()
+
+
+def _connect_deletes() -> None:
+    """``post_delete`` per exposed model, not for every model: a receiver for a model turns off Django's
+    fast (bulk SQL) deletes for it, which unexposed models (sessions, token blacklists) should keep."""
+    from django.apps import apps
+
+    from llana.registry import selected_models
+
+    exposed = set(selected_models())
+    for model in apps.get_models():
+        if model not in exposed and model._meta.concrete_model not in exposed:
+            continue
+        post_delete.connect(row_deleted, sender=model, dispatch_uid=f"llana_realtime.row_deleted.{model._meta.label}")
+
+
+def schedule(event: TableEvent, using: str | None = None) -> None:
+    """Publish ``event`` when the current transaction of ``using`` commits (at once in autocommit)."""
+    transaction.on_commit(partial(publish_table_event, event), using=using, robust=True)
+
+
+def _publish(model: type[models.Model], instance: models.Model, kind: str, using: str | None) -> None:
+    table = table_of(model)
+    if table is None:
+        return
+    try:
+        event = TableEvent.for_instance(instance, kind, table)
+    except Exception:  # e.g. the cache backend is down: the write itself must not fail
+        logger.exception("Could not build the %s event of table %s", kind, table)
+        return
+    schedule(event, using)
+
+
+def row_saved(sender: type[models.Model], instance: models.Model, created: bool = False, raw: bool = False,
+              using: str | None = None, **kwargs: Any) -> None:
+    if raw or getattr(instance, "_llana_soft_deleted", False):
+        return  # fixtures; a soft delete is published by row_soft_deleted as DELETE
+    _publish(sender, instance, INSERT if created else UPDATE, using)
+
+
+def row_deleted(sender: type[models.Model], instance: models.Model, using: str | None = None, **kwargs: Any) -> None:
+    _publish(sender, instance, DELETE, using)
+
+
+def row_soft_deleted(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    _publish(sender, instance, DELETE, instance._state.db)
+
+
+# --- permission changes --------------------------------------------------------------------------------
+
+_USER_FIELDS = {"is_active", "is_superuser", "groups"}
+
+
+def permissions_changed(**kwargs: Any) -> None:
+    transaction.on_commit(publish_permissions_changed, using=kwargs.get("using"), robust=True)
+
+
+def user_saved(sender: Any, instance: Any, created: bool = False, update_fields: Any = None, raw: bool = False,
+               **kwargs: Any) -> None:
+    from llana.settings import llana_settings
+
+    if created or raw:
+        return
+    watched = _USER_FIELDS | {llana_settings.ROLE_FIELD, llana_settings.SOFT_DELETE_COLUMN}
+    if update_fields is not None and not (set(update_fields) & watched):
+        return  # e.g. update_last_login()
+    permissions_changed(**kwargs)
+
+
+def connect() -> None:
+    """Connect every receiver (idempotent: ``dispatch_uid``); called from ``LlanaRealtimeConfig.ready()``."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from llana.models import PublicTable, Role
+    from llana.signals import soft_deleted
+
+    post_save.connect(row_saved, dispatch_uid="llana_realtime.row_saved")
+    _connect_deletes()
+    soft_deleted.connect(row_soft_deleted, dispatch_uid="llana_realtime.row_soft_deleted")
+    setting_changed.connect(_forget_tables, dispatch_uid="llana_realtime.forget_tables")
+
+    for model in (Role, PublicTable, Group):
+        label = model._meta.label
+        post_save.connect(permissions_changed, sender=model, dispatch_uid=f"llana_realtime.perm_saved.{label}")
+        post_delete.connect(permissions_changed, sender=model, dispatch_uid=f"llana_realtime.perm_deleted.{label}")
+    user_model = get_user_model()
+    post_save.connect(user_saved, sender=user_model, dispatch_uid="llana_realtime.user_saved")
+    post_delete.connect(permissions_changed, sender=user_model, dispatch_uid="llana_realtime.user_deleted")
+    through = getattr(getattr(user_model, "groups", None), "through", None)
+    if through is not None:
+        m2m_changed.connect(permissions_changed, sender=through, dispatch_uid="llana_realtime.user_groups")

@@ -1,0 +1,189 @@
+"""The Llana table feed: the ``/`` namespace of ``default_server``, where each socket follows one table.
+
+Handshake (reference 8.2, with django-llana's fixes)::
+
+    io(url, {auth: {token: "<jwt>", "x-llana-table": "Customer"}})           // browsers: auth only
+    io(url, {extraHeaders: {Authorization: "Bearer <jwt>", "x-llana-table": "Customer"}})
+    io(url + "?x-llana-table=Customer", {withCredentials: true})             // accessToken cookie
+
+1. Table: ``auth["x-llana-table"]``, else the ``x-llana-table`` header, else the ``x-llana-table`` (or
+   ``table``) query parameter; none → ``No Table Provided In Headers[x-llana-table]``.
+2. HOSTS (``llana.hosts.scope_allowed``) → ``Forbidden``.
+3. The table must be exposed by the API → ``Table <name> not found``.
+4. Identity: ``SKIP_AUTH`` → everyone, receiving every event. Else the token from the ``Authorization:
+   Bearer`` header, ``auth.token`` (``Bearer `` optional) or the ``accessToken`` cookie; a bad token
+   leaves the caller anonymous with Llana's message (``Access token expired``/``Authentication Failed``).
+5. READ on the table (public READ, or a role's READ, possibly own-records only) → else the decision's
+   message (``Missing authorization token ...``, ``Table Action READ - Permission Denied For Role USER``).
+
+Refusals are ``CONNECT_ERROR {"message": ..., "data": {"status": 401|403|404}}``. Accepted sockets get
+``<table>`` events ``{"type": "INSERT"|"UPDATE"|"DELETE", "<pk name>": "<pk>"}`` for the rows they may
+read (``llana_realtime.broadcast``). Any event a client sends is answered with Llana's ``exception``
+event (and ack, if asked for) and the connection stays usable.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.http.cookie import parse_cookie
+
+from llana_realtime.access import Subscription, read_access
+from llana_realtime.broadcast import EXCEPTION_EVENT, hub
+from llana_realtime.server import ConnectionRefused, Handler, Namespace, Socket
+
+logger = logging.getLogger(__name__)
+
+TABLE_KEY = "x-llana-table"
+NO_TABLE_MESSAGE = "No Table Provided In Headers[x-llana-table]"
+FORBIDDEN_MESSAGE = "Forbidden"
+ACCESS_COOKIE = "accessToken"
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    found = None
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            found = bytes(value).decode("latin-1")
+    return found
+
+
+def _query(scope: dict[str, Any]) -> dict[str, str]:
+    raw = scope.get("query_string", b"")
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+    return {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True).items()}
+
+
+def handshake_table(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
+    """The table a socket asks for: ``auth``, then the header, then the query string."""
+    value = auth.get(TABLE_KEY)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    header = _header(scope, TABLE_KEY.encode())
+    if header and header.strip():
+        return header.strip()
+    query = _query(scope)
+    for key in (TABLE_KEY, "table"):
+        if query.get(key, "").strip():
+            return query[key].strip()
+    return None
+
+
+def handshake_token(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
+    """The access token: ``Authorization: Bearer``, then ``auth.token`` (``Bearer `` optional), then the cookie."""
+    header = _header(scope, b"authorization")
+    if header and header.startswith("Bearer ") and header[len("Bearer "):].strip():
+        return header[len("Bearer "):].strip()
+    token = auth.get("token")
+    if isinstance(token, str) and token.strip():
+        token = token.strip()
+        if token.startswith("Bearer "):
+            token = token[len("Bearer "):].strip()
+        if token and token != "Bearer":
+            return token
+    cookie = _header(scope, b"cookie")
+    if cookie:
+        value = parse_cookie(cookie).get(ACCESS_COOKIE)
+        if value:
+            return value
+    return None
+
+
+def authorize(table: str, token: str | None) -> Subscription:
+    """The subscription of a socket to ``table`` with ``token`` (sync: identity cache, maybe the DB).
+
+    Raises ``ConnectionRefused`` with Llana's message and ``{"status": ...}``.
+    """
+    from llana.permissions import MISSING_TOKEN_MESSAGE, Identity, identity_for_user_pk
+    from llana.registry import get_table
+    from llana.settings import llana_settings
+    from llana.tokens import (
+        InvalidAccessToken,
+        user_pk_from_payload,
+        verify_access_token,
+    )
+
+    if get_table(table) is None:
+        raise ConnectionRefused(f"Table {table} not found", {"status": 404})
+    expires_at: float | None = None
+    if llana_settings.SKIP_AUTH:
+        identity = Identity.skip(websocket=True)
+    elif token:
+        try:
+            payload = verify_access_token(token)
+        except InvalidAccessToken as exc:
+            identity = Identity.anonymous((401, str(exc)), websocket=True)
+        else:
+            identity = identity_for_user_pk(user_pk_from_payload(payload), websocket=True)
+            exp = payload.get("exp")
+            if identity.user_pk is not None and isinstance(exp, int | float):
+                expires_at = float(exp)
+    else:
+        identity = Identity.anonymous((401, MISSING_TOKEN_MESSAGE), websocket=True)
+    access, decision = read_access(identity, table)
+    if access is None:
+        raise ConnectionRefused(decision.message, {"status": decision.status_code})
+    return Subscription(table, identity, access, expires_at)
+
+
+def client_event_error(event: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """Llana's answer to a client message (reference 8.5): an ``exception`` event body."""
+    data = args[0] if len(args) == 1 else (list(args) if args else None)
+    return {
+        "status": "error",
+        "message": f"Unsupported event {event!r}: this connection only receives table events",
+        "cause": {"pattern": event, "data": data},
+    }
+
+
+class TableFeed(Namespace):
+    """The Llana table feed on namespace ``/``: handshake checks, hub registration, client-event errors."""
+
+    def __init__(self, name: str = "/") -> None:
+        super().__init__(name)
+
+    async def on_connect(self, socket: Socket, auth: Any) -> bool | None:
+        auth = auth if isinstance(auth, dict) else {}
+        scope = socket.scope
+        table = handshake_table(scope, auth)
+        if table is None:
+            raise ConnectionRefused(NO_TABLE_MESSAGE, {"status": 400})
+        from llana.hosts import scope_address, scope_allowed
+
+        if not scope_allowed(scope):
+            logger.warning("Refused socket from %s (not in HOSTS)", scope_address(scope) or "<unknown>")
+            raise ConnectionRefused(FORBIDDEN_MESSAGE, {"status": 403})
+        generation = hub.generation
+        subscription = await database_sync_to_async(authorize)(table, handshake_token(scope, auth))
+        if socket.eio.closed:
+            return False
+        await hub.add(socket, subscription, generation)
+        if socket.eio.closed:  # closed while subscribing: the server won't call on_disconnect
+            hub.remove(socket)
+            return False
+        logger.info("Table feed: socket %s follows %s", socket.sid, table)
+        return None
+
+    async def on_disconnect(self, socket: Socket, reason: str) -> None:
+        hub.remove(socket)
+
+    def handler(self, event: str) -> Handler | None:
+        found = super().handler(event)
+        if found is not None or event in ("connect", "disconnect"):
+            return found
+        return self._unsupported(event)
+
+    @staticmethod
+    def _unsupported(event: str) -> Handler:
+        async def answer(socket: Socket, *args: Any) -> dict[str, Any]:
+            body = client_event_error(event, args)
+            await socket.emit(EXCEPTION_EVENT, body)
+            return body
+
+        return answer
+
+
+#: The feed registered on ``default_server`` by ``LlanaRealtimeConfig.ready()``.
+feed = TableFeed("/")

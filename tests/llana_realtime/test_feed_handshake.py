@@ -1,0 +1,185 @@
+"""The table feed's handshake (reference 8.2 with the port's fixes) and client → server messages (8.5)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from llana.models import PublicTable
+from llana.registry import clear_registry
+from llana.tokens import AccessToken
+from llana_realtime.broadcast import hub
+from project.demo.models import Customer, Employee, User
+from tests.llana_realtime.feed_client import (  # noqa: F401  (fixture)
+    FeedClient,
+    release_executor_connection,
+    seed_default_roles,
+    token_for,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _roles() -> Any:
+    seed_default_roles()
+    clear_registry()
+    yield
+    clear_registry()
+
+
+@database_sync_to_async
+def make_user(email: str, role: str = "USER", **extra: Any) -> User:
+    return User.objects.create_user(email, "pw-123456", role=role, **extra)
+
+
+async def refused(client: FeedClient, auth: dict[str, Any] | None) -> dict[str, Any]:
+    answer = await client.connect(auth)
+    await client.close()
+    assert "sid" not in answer, answer
+    return answer
+
+
+async def test_table_is_required() -> None:
+    admin = await make_user("a@example.com", "ADMIN")
+    answer = await refused(FeedClient(), {"token": token_for(admin)})
+    assert answer["message"] == "No Table Provided In Headers[x-llana-table]"
+
+
+async def test_unknown_table_is_refused() -> None:
+    admin = await make_user("a@example.com", "ADMIN")
+    answer = await refused(FeedClient(), {"token": token_for(admin), "x-llana-table": "Nope"})
+    assert answer == {"message": "Table Nope not found", "data": {"status": 404}}
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["auth", "auth-bearer", "header", "cookie", "query-table"],
+)
+async def test_token_and_table_sources(how: str) -> None:
+    admin = await make_user("a@example.com", "ADMIN")
+    token = token_for(admin)
+    auth: dict[str, Any] = {"x-llana-table": "Customer"}
+    headers: dict[str, str] = {}
+    query = ""
+    if how == "auth":
+        auth["token"] = token
+    elif how == "auth-bearer":
+        auth["token"] = "Bearer " + token
+    elif how == "header":
+        auth = {}
+        headers = {"Authorization": "Bearer " + token, "x-llana-table": "Customer"}
+    elif how == "cookie":
+        headers = {"Cookie": f"other=1; accessToken={token}"}
+    else:
+        auth = {"token": token}
+        query = "x-llana-table=Customer"
+    client = FeedClient(headers=headers, query=query)
+    try:
+        answer = await client.connect(auth)
+        assert "sid" in answer, answer
+        customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
+        assert await client.collect(1) == [("Customer", {"type": "INSERT", "custId": str(customer.pk)})]
+    finally:
+        await client.close()
+
+
+async def test_missing_token_on_a_private_table() -> None:
+    answer = await refused(FeedClient(), {"x-llana-table": "Customer"})
+    assert answer["message"] == "Missing authorization token. Use either <Bearer> token header or accessToken cookie"
+    assert answer["data"] == {"status": 401}
+
+
+async def test_expired_and_tampered_tokens() -> None:
+    admin = await make_user("a@example.com", "ADMIN")
+    expired = AccessToken.for_user(admin)
+    expired.set_exp(lifetime=-dt.timedelta(seconds=5))
+    answer = await refused(FeedClient(), {"token": str(expired), "x-llana-table": "Customer"})
+    assert answer["message"] == "Access token expired"
+    good = token_for(admin)
+    tampered = good[:-3] + ("AAA" if good[-3:] != "AAA" else "BBB")
+    answer = await refused(FeedClient(), {"token": tampered, "x-llana-table": "Customer"})
+    assert answer["message"] == "Authentication Failed"
+
+
+async def test_inactive_user_is_refused() -> None:
+    user = await make_user("gone@example.com", "ADMIN", is_active=False)
+    answer = await refused(FeedClient(), {"token": token_for(user), "x-llana-table": "Customer"})
+    assert answer["message"] == "Authentication Failed"
+
+
+async def test_role_without_read_is_refused_with_the_reason() -> None:
+    from llana.models import Role
+
+    await database_sync_to_async(Role.objects.create)(custom=True, table="Customer", role="USER", records="NONE")
+    user = await make_user("u@example.com")
+    answer = await refused(FeedClient(), {"token": token_for(user), "x-llana-table": "Customer"})
+    assert answer == {"message": "Table Action READ - Permission Denied For Role USER", "data": {"status": 403}}
+
+
+async def test_public_table_admits_anonymous_sockets_even_with_a_bad_token() -> None:
+    await database_sync_to_async(PublicTable.objects.create)(table="Employee", access_level="READ")
+    client = FeedClient()
+    other = FeedClient()
+    try:
+        assert "sid" in await client.connect({"x-llana-table": "Employee"})
+        assert "sid" in await other.connect({"x-llana-table": "Employee", "token": "not-a-jwt"})
+        employee = await database_sync_to_async(Employee.objects.create)(last_name="Public", first_name="P")
+        expected = [("Employee", {"type": "INSERT", "employeeId": str(employee.pk)})]
+        assert await client.collect(1) == expected
+        assert await other.collect(1) == expected
+    finally:
+        await client.close()
+        await other.close()
+
+
+async def test_hosts_denial(settings: Any) -> None:
+    settings.LLANA = {**settings.LLANA, "HOSTS": ["10.0.0.0/8"]}
+    admin = await make_user("a@example.com", "ADMIN")
+    answer = await refused(FeedClient(client=("192.168.1.9", 4000)), {"token": token_for(admin), "x-llana-table": "Customer"})
+    assert answer["message"] == "Forbidden"
+    client = FeedClient(client=("10.1.2.3", 4000))
+    try:
+        assert "sid" in await client.connect({"token": token_for(admin), "x-llana-table": "Customer"})
+    finally:
+        await client.close()
+
+
+async def test_skip_auth_sockets_are_accepted_and_receive_events(settings: Any) -> None:
+    settings.LLANA = {**settings.LLANA, "SKIP_AUTH": True}
+    owner = await make_user("o@example.com")
+    client = FeedClient()
+    try:
+        assert "sid" in await client.connect({"x-llana-table": "Customer"})
+        customer = await database_sync_to_async(Customer.objects.create)(user=owner, company_name="C", city="X")
+        assert await client.collect(1) == [("Customer", {"type": "INSERT", "custId": str(customer.pk)})]
+    finally:
+        await client.close()
+
+
+async def test_client_messages_get_an_exception_event_and_the_socket_stays_usable() -> None:
+    admin = await make_user("a@example.com", "ADMIN")
+    client = FeedClient()
+    try:
+        assert "sid" in await client.connect({"token": token_for(admin), "x-llana-table": "Customer"})
+        await client.emit("message", {"hello": 1})
+        await client.emit("custom", 1, 2, ack=7)
+        events = await client.collect(3)
+        assert events[0] == (
+            "exception",
+            {
+                "status": "error",
+                "message": "Unsupported event 'message': this connection only receives table events",
+                "cause": {"pattern": "message", "data": {"hello": 1}},
+            },
+        )
+        assert events[1][0] == "exception"
+        assert events[1][1]["cause"] == {"pattern": "custom", "data": [1, 2]}
+        assert events[2] == ("ack:7", [events[1][1]])
+        customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
+        assert (await client.collect(4))[3] == ("Customer", {"type": "INSERT", "custId": str(customer.pk)})
+        assert len(hub.sockets("Customer")) == 1
+    finally:
+        await client.close()
