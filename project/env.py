@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
@@ -18,6 +20,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in TRUE_VALUES
+
+
+def env_int(name: str, default: int) -> int:
+    """A positive whole number; anything else stops the settings with a message naming the variable."""
+    value = env(name)
+    if value is None:
+        return default
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise ImproperlyConfigured(f"{name} must be a positive whole number, got {value!r}.")
+    return int(value)
 
 
 def env_list(name: str) -> list[str]:

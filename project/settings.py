@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from project.env import env, env_bool, env_list, put, redis_url
+from project.env import env, env_bool, env_int, env_list, put, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "channels",
     "llana",
     "llana_realtime",
@@ -35,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "llana.middleware.LlanaMiddleware",  # outermost: X-Robots-Tag and JSON errors on every response
+    "llana.hosts.HostsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,7 +73,17 @@ if DATABASE_URL.startswith(("mysql", "mariadb")):
 
     pymysql.install_as_MySQLdb()
     DATABASE_URL = "mysql" + DATABASE_URL[DATABASE_URL.index(":"):]
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+# Under ASGI every request runs in a thread of its own, so persistent connections (CONN_MAX_AGE > 0) would
+# pile up until the database refuses clients. PostgreSQL gets psycopg's connection pool instead (Llana's
+# DATABASE_POOL_SIZE / DATABASE_POOL_IDLE_TIMEOUT in ms); other databases connect per request.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("DATABASE_POOL_SIZE", 10),
+        "max_idle": env_int("DATABASE_POOL_IDLE_TIMEOUT", 60000) / 1000,
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -118,6 +131,9 @@ put(LLANA, "API_KEY_LOCATION", "AUTH_USER_API_KEY_LOCATION")
 put(LLANA, "API_KEY_NAME", "AUTH_USER_API_KEY_NAME")
 put(LLANA, "CACHE_IDENTITY_DATA_TTL", "CACHE_IDENTITY_DATA_TTL")
 put(LLANA, "CACHE_WS_IDENTITY_DATA_TTL", "CACHE_WS_IDENTITY_DATA_TTL")
+put(LLANA, "DOCS_TITLE", "DOCS_TITLE")
+if env("SKIP_DOCS") is not None:
+    LLANA["SKIP_DOCS"] = (env("SKIP_DOCS") or "").strip().lower() not in {"0", "false", "no", "off"}
 if env("SKIP_AUTH") is not None:
     LLANA["SKIP_AUTH"] = env("SKIP_AUTH") == "true"  # exactly "true", as in Llana
 if env("HOSTS") is not None:
