@@ -123,3 +123,32 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         )
     return messages
+
+
+# --- running the checks where no management command does ------------------------------------------
+
+
+def run_startup_checks() -> None:
+    """Run Django's system checks and refuse to start on any error.
+
+    ``manage.py runserver`` runs the checks, but ``daphne``/``uvicorn project.asgi:application`` do
+    not: call this from ``asgi.py`` after ``get_asgi_application()`` so that a bad setting (say a
+    non-numeric ``DEFAULT_LIMIT``) stops the server with a message naming it. Warnings are logged.
+
+    Raises ``django.core.management.base.SystemCheckError`` listing every serious problem.
+    """
+    import logging
+
+    from django.core import checks
+    from django.core.management.base import SystemCheckError
+
+    messages = checks.run_checks(include_deployment_checks=False)
+    serious = [m for m in messages if m.is_serious() and not m.is_silenced()]
+    for message in messages:
+        if message not in serious and not message.is_silenced():
+            logging.getLogger(__name__).warning("%s", message)
+    if serious:
+        raise SystemCheckError(
+            "django-llana refuses to start, the system checks found errors:\n"
+            + "\n".join(str(m) for m in serious)
+        )

@@ -1,4 +1,4 @@
-"""``TableEvent``: one JSON-safe description of a row change, shared by realtime and webhooks.
+"""``TableEvent``: one JSON-safe description of a row change, published to the realtime feed (and the payload shape a future webhook sender would reuse).
 
 A ``TableEvent`` names the table, the change (``INSERT``, ``UPDATE``, ``DELETE``), the primary key's
 column name and value (as a string, as Llana sends it) and the *owner values* of the row: for each
@@ -44,7 +44,7 @@ class TableEvent:
         return {"type": self.type, self.pk_name: self.pk}
 
     def to_message(self) -> dict[str, Any]:
-        """Plain primitives for a channel layer (msgpack) or a webhook body."""
+        """Plain primitives for a channel layer (msgpack)."""
         return {"table": self.table, "event": self.type, "pk_name": self.pk_name, "pk": self.pk, "owners": dict(self.owners)}
 
     @classmethod
@@ -113,7 +113,7 @@ def owner_values(model: type[models.Model], table: str, instance: models.Model) 
             path = resolve_owner_path(model, spec)
         except IdentityColumnError:
             continue
-        key = "__".join(path.path)
+        key = path.key
         if key in owners:
             continue
         value = getattr(instance, path.attname, None)

@@ -96,8 +96,13 @@ class OwnerPath:
     field_name: str
     hop_model: str | None = None
 
+    @property
+    def key(self) -> str:
+        """The ORM lookup as one string (``"customer__user"``): the key of ``TableEvent.owners``."""
+        return "__".join(self.path)
+
     def q(self, user_pk: Any) -> Q:
-        return Q(**{"__".join(self.path): user_pk})
+        return Q(**{self.key: user_pk})
 
     def value_of(self, row: Mapping[str, Any]) -> Any:
         for key in (self.column, self.attname, self.field_name):

@@ -22,7 +22,7 @@ Realtime (no request; a socket keeps its ``Identity``)::
   is a public caller, ``Identity.skip()`` the ``SKIP_AUTH`` caller. ``identity_for_user(user)``,
   ``identity_for_user_pk(pk)`` and ``identity_from_request(request)`` build one (roles cached).
 - ``TablePermission.decide(level, data=None)``, ``.restriction(level)``, ``.row_allowed(row, level)``,
-  ``.allowed(level)``. ``row_allowed`` works in memory when the identity column is on the table itself;
+  ``.allowed(level)``, ``.owner_paths(level)`` (where its own-records grants look for the owner). ``row_allowed`` works in memory when the identity column is on the table itself;
   for a relation path (``customer__user``) it runs one ``exists()`` query.
 - Compiled rules live in Django's cache (``llana.cache``) for ``CACHE_IDENTITY_DATA_TTL`` seconds
   (``CACHE_WS_IDENTITY_DATA_TTL`` for websocket identities) and are dropped at once when a ``Role``,
@@ -329,6 +329,21 @@ class TablePermission:
     def row_allowed(self, row: Mapping[str, Any], level: Level = Level.READ) -> bool:
         """May this identity see (``level`` READ) or change ``row``? Applies the own-records restriction."""
         return self.decide(level, data=row).allowed
+
+    def owner_paths(self, level: Level = Level.READ) -> tuple[OwnerPath, ...]:
+        """The owner paths of the own-records grants that admit ``level`` only for the caller's own rows
+        (``records`` below ``level``, ``own_records`` at or above), one per distinct path, sorted by key.
+
+        When ``decide(level)`` is restricted, the restriction is "owned by me along one of these paths".
+        Misconfigured grants (which deny) are left out.
+        """
+        paths = {
+            grant.owner.key: grant.owner
+            for grant in self.rules.grants
+            if grant.custom and grant.error is None and grant.owner is not None
+            and grant.records < level <= grant.own_records
+        }
+        return tuple(paths[key] for key in sorted(paths))
 
     def _decide(self, level: Level, data: Mapping[str, Any] | None) -> Decision:
         identity = self.identity

@@ -26,6 +26,7 @@ from llana.exceptions import (
     RecordNotFound,
     TableNotFound,
     Unauthorized,
+    denied,
     exception_handler,
 )
 from llana.pagination import pagination
@@ -85,7 +86,11 @@ class TablesView(LlanaAPIView):
 
     def get(self, request: Request) -> Response:
         if not llana_settings.SKIP_AUTH and not is_authenticated(request.user):
-            raise Unauthorized(getattr(permissions, "MISSING_TOKEN_MESSAGE", "Unauthorized"))
+            # Why authentication failed (expired or bad token, bad API key, CSRF), else "missing token".
+            error = permissions.identity_from_request(request).error
+            if error is not None:
+                raise denied(*error)
+            raise Unauthorized(permissions.MISSING_TOKEN_MESSAGE)
         names = [
             name for name in sorted(registry())
             if permissions.decide(request, name, Level.READ).allowed

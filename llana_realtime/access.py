@@ -45,15 +45,8 @@ def read_access(identity: Identity, table: str) -> tuple[ReadAccess | None, Deci
         return None, decision
     if decision.restriction is None:
         return ALL_ROWS, decision
-    paths = sorted(
-        {
-            "__".join(grant.owner.path)
-            for grant in perm.rules.grants
-            if grant.custom and grant.error is None and grant.owner is not None
-            and grant.records < Level.READ <= grant.own_records
-        }
-    )
-    return ReadAccess(all_rows=False, user_pk=identity.user_pk, paths=tuple(paths)), decision
+    paths = tuple(path.key for path in perm.owner_paths(Level.READ))
+    return ReadAccess(all_rows=False, user_pk=identity.user_pk, paths=paths), decision
 
 
 class Subscription:
@@ -78,7 +71,7 @@ def forget_local_cache() -> None:
     from llana.settings import llana_settings
 
     if isinstance(caches[llana_settings.CACHE_ALIAS], LocMemCache):
-        cache.invalidate()
+        cache.invalidate(notify=False)  # a refresh, not a change: notifying would loop back here
 
 
 def reevaluate_many(

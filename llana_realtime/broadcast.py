@@ -308,10 +308,7 @@ class TableHub:
                 continue
             if frames is None:
                 frames = encode(Packet(PacketType.EVENT, NAMESPACE, [event.table, event.payload()]))
-            for socket in list(group):
-                if socket.eio.closed:  # gone without a disconnect handler call (closed mid-handshake)
-                    self.remove(socket)
-                    continue
+            for socket in group:
                 socket.send_frames(frames)
                 count += 1
         self.delivered += count

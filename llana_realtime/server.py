@@ -54,6 +54,9 @@ Room = str | Iterable[str] | None
 
 CLIENT_NAMESPACE_DISCONNECT = "client namespace disconnect"
 SERVER_NAMESPACE_DISCONNECT = "server namespace disconnect"
+TRANSPORT_CLOSE = "transport close"
+#: ``Namespace.on(CATCH_ALL, handler)``: ``handler(socket, event, *args)`` gets events without a handler.
+CATCH_ALL = "*"
 
 
 class ConnectionRefused(Exception):
@@ -101,7 +104,10 @@ def _room_list(to: Room) -> list[str] | None:
 class Socket:
     """One client connected to one namespace. ``sid`` is the Socket.IO id; ``eio_sid`` the Engine.IO session's."""
 
-    __slots__ = ("_ack_seq", "_acks", "_buffer", "_state", "connected", "eio", "namespace", "rooms_joined", "server", "sid")
+    __slots__ = (
+        "_accepted", "_ack_seq", "_acks", "_buffer", "_left", "_state", "connected", "eio", "namespace", "rooms_joined",
+        "server", "sid",
+    )
 
     def __init__(self, server: SocketIOServer, eio: EngineIOSocket, namespace: str) -> None:
         self.server = server
@@ -114,6 +120,10 @@ class Socket:
         self._ack_seq = 0
         self._buffer: list[Frames] | None = []  # frames emitted before the CONNECT ack went out
         self._state: dict[str, Any] | None = None
+        # The handshake's end: the connect handler accepted a socket whose connection closed meanwhile (its
+        # disconnect handler is still due), or the reason it was removed while the connect handler ran.
+        self._accepted = False
+        self._left: str | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.namespace} sid={self.sid} eio_sid={self.eio_sid}>"
@@ -211,7 +221,9 @@ class Namespace:
         """Register ``handler(socket, *args)`` for ``event`` (also usable as a decorator).
 
         ``"connect"`` registers the connect handler ``(socket, auth)``, ``"disconnect"`` the disconnect
-        handler ``(socket, reason)``.
+        handler ``(socket, reason)``, and ``"*"`` the catch-all handler ``(socket, event, *args)``: it gets
+        every event that has no handler of its own (like python-socketio's ``on("*")``), and what it
+        returns is the ack, as for any event handler.
         """
 
         def register(function: Handler) -> Handler:
@@ -221,8 +233,9 @@ class Namespace:
         return register(handler) if handler is not None else register
 
     def handler(self, event: str) -> Handler | None:
+        """The handler registered for ``event`` (``on(event)``, else an ``on_<event>`` method), or None."""
         handler = self._handlers.get(event)
-        if handler is None:
+        if handler is None and event != CATCH_ALL:
             handler = getattr(self, "on_" + event, None)
         return handler if callable(handler) else None
 
@@ -381,7 +394,16 @@ class SocketIOServer:
             logger.exception("connect handler of %s failed", name)
             error = ConnectionRefused().error_data()
         if client.sockets.get(name) is not socket or eio.closed:  # closed or disconnected meanwhile
+            # The socket never becomes connected (the client gets no CONNECT); but once the connect
+            # handler accepted it, the disconnect handler runs (once), so the application can undo it.
             self.hub.remove(socket)
+            if error is not None:
+                return
+            if client.sockets.get(name) is socket and self._clients.get(eio.sid) is client:
+                # The connection closed and its engineio_disconnect() is still on its way.
+                socket._accepted = True  # _remove() will run the disconnect handler with its reason
+                return
+            await self._disconnected(namespace, socket, socket._left or TRANSPORT_CLOSE)
             return
         if error is not None:
             del client.sockets[name]
@@ -400,7 +422,12 @@ class SocketIOServer:
 
     async def _handle_event(self, socket: Socket, packet: Packet) -> None:
         event, *args = packet.data
-        handler = self.namespaces[socket.namespace].handler(event) if socket.namespace in self.namespaces else None
+        namespace = self.namespaces.get(socket.namespace)
+        handler = namespace.handler(event) if namespace is not None and event != CATCH_ALL else None
+        if handler is None and namespace is not None:
+            handler = namespace.handler(CATCH_ALL)
+            if handler is not None:
+                args = [event, *args]
         if handler is None:
             logger.debug("no handler for %r on %s", event, socket.namespace)
             return
@@ -444,10 +471,14 @@ class SocketIOServer:
             if isinstance(pending, asyncio.Future) and not pending.done():
                 pending.set_exception(ConnectionError(f"socket disconnected before acking ({reason})"))
         socket._acks = None
-        if not was_connected:
+        if not was_connected and not socket._accepted:
+            socket._left = reason  # if its connect handler is still running, it will see why
             return
+        socket._accepted = False
         logger.info("socket %s left %s: %s", socket.sid, socket.namespace, reason)
-        namespace = self.namespaces.get(socket.namespace)
+        await self._disconnected(self.namespaces.get(socket.namespace), socket, reason)
+
+    async def _disconnected(self, namespace: Namespace | None, socket: Socket, reason: str) -> None:
         handler = namespace.handler("disconnect") if namespace is not None else None
         if handler is not None:
             try:

@@ -8,9 +8,10 @@
 - The ``TableEvent`` (with the row's owner values) is built at signal time, inside the write, then
   published by ``transaction.on_commit(..., robust=True)``: a rolled-back write publishes nothing and a
   broker outage is logged, never raised into a committed request.
-- Saves and deletes of ``Role``, ``PublicTable``, ``Group``, a user's group membership and a user's
-  role / ``is_active`` / ``is_superuser`` publish ``llana.permissions_changed`` on commit, so every
-  process re-checks its open sockets.
+- ``llana.cache.permissions_invalidated`` (sent when a ``Role``, ``PublicTable``, ``Group``, a user's
+  group membership or a user's role / ``is_active`` / ``is_superuser`` / soft-delete column changes, on
+  commit, or by a manual ``llana.cache.invalidate()``) publishes ``llana.permissions_changed``, so every
+  process re-checks its open sockets. ``llana.cache`` owns the list of what counts as a permission change.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.db import models, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import post_delete, post_save
 
 from llana.events import DELETE, INSERT, UPDATE, TableEvent
 from llana_realtime.broadcast import publish_permissions_changed, publish_table_event
@@ -99,45 +100,23 @@ def row_soft_deleted(sender: type[models.Model], instance: models.Model, **kwarg
 
 # --- permission changes --------------------------------------------------------------------------------
 
-_USER_FIELDS = {"is_active", "is_superuser", "groups"}
 
-
-def permissions_changed(**kwargs: Any) -> None:
-    transaction.on_commit(publish_permissions_changed, using=kwargs.get("using"), robust=True)
-
-
-def user_saved(sender: Any, instance: Any, created: bool = False, update_fields: Any = None, raw: bool = False,
-               **kwargs: Any) -> None:
-    from llana.settings import llana_settings
-
-    if created or raw:
-        return
-    watched = _USER_FIELDS | {llana_settings.ROLE_FIELD, llana_settings.SOFT_DELETE_COLUMN}
-    if update_fields is not None and not (set(update_fields) & watched):
-        return  # e.g. update_last_login()
-    permissions_changed(**kwargs)
+def permissions_invalidated(sender: Any = None, **kwargs: Any) -> None:
+    """``llana.cache.permissions_invalidated`` → ``llana.permissions_changed`` to every process (after the
+    commit when sent inside a transaction; never touches the database otherwise)."""
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(publish_permissions_changed, robust=True)
+    else:
+        publish_permissions_changed()  # never raises
 
 
 def connect() -> None:
     """Connect every receiver (idempotent: ``dispatch_uid``); called from ``LlanaRealtimeConfig.ready()``."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from llana.models import PublicTable, Role
+    from llana.cache import permissions_invalidated as invalidated
     from llana.signals import soft_deleted
 
     post_save.connect(row_saved, dispatch_uid="llana_realtime.row_saved")
     _connect_deletes()
     soft_deleted.connect(row_soft_deleted, dispatch_uid="llana_realtime.row_soft_deleted")
     setting_changed.connect(_forget_tables, dispatch_uid="llana_realtime.forget_tables")
-
-    for model in (Role, PublicTable, Group):
-        label = model._meta.label
-        post_save.connect(permissions_changed, sender=model, dispatch_uid=f"llana_realtime.perm_saved.{label}")
-        post_delete.connect(permissions_changed, sender=model, dispatch_uid=f"llana_realtime.perm_deleted.{label}")
-    user_model = get_user_model()
-    post_save.connect(user_saved, sender=user_model, dispatch_uid="llana_realtime.user_saved")
-    post_delete.connect(permissions_changed, sender=user_model, dispatch_uid="llana_realtime.user_deleted")
-    through = getattr(getattr(user_model, "groups", None), "through", None)
-    if through is not None:
-        m2m_changed.connect(permissions_changed, sender=through, dispatch_uid="llana_realtime.user_groups")
+    invalidated.connect(permissions_invalidated, dispatch_uid="llana_realtime.permissions_invalidated")

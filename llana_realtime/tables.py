@@ -32,7 +32,7 @@ from django.http.cookie import parse_cookie
 
 from llana_realtime.access import Subscription, read_access
 from llana_realtime.broadcast import EXCEPTION_EVENT, hub
-from llana_realtime.server import ConnectionRefused, Handler, Namespace, Socket
+from llana_realtime.server import CATCH_ALL, ConnectionRefused, Namespace, Socket
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +143,7 @@ class TableFeed(Namespace):
 
     def __init__(self, name: str = "/") -> None:
         super().__init__(name)
+        self.on(CATCH_ALL, self.reject_client_event)
 
     async def on_connect(self, socket: Socket, auth: Any) -> bool | None:
         auth = auth if isinstance(auth, dict) else {}
@@ -157,32 +158,20 @@ class TableFeed(Namespace):
             raise ConnectionRefused(FORBIDDEN_MESSAGE, {"status": 403})
         generation = hub.generation
         subscription = await database_sync_to_async(authorize)(table, handshake_token(scope, auth))
-        if socket.eio.closed:
-            return False
+        # If the client leaves meanwhile, the server still calls on_disconnect (which removes it again).
         await hub.add(socket, subscription, generation)
-        if socket.eio.closed:  # closed while subscribing: the server won't call on_disconnect
-            hub.remove(socket)
-            return False
         logger.info("Table feed: socket %s follows %s", socket.sid, table)
         return None
 
     async def on_disconnect(self, socket: Socket, reason: str) -> None:
         hub.remove(socket)
 
-    def handler(self, event: str) -> Handler | None:
-        found = super().handler(event)
-        if found is not None or event in ("connect", "disconnect"):
-            return found
-        return self._unsupported(event)
-
     @staticmethod
-    def _unsupported(event: str) -> Handler:
-        async def answer(socket: Socket, *args: Any) -> dict[str, Any]:
-            body = client_event_error(event, args)
-            await socket.emit(EXCEPTION_EVENT, body)
-            return body
-
-        return answer
+    async def reject_client_event(socket: Socket, event: str, *args: Any) -> dict[str, Any]:
+        """The catch-all handler: any client event gets Llana's ``exception`` event, and the same body as ack."""
+        body = client_event_error(event, args)
+        await socket.emit(EXCEPTION_EVENT, body)
+        return body
 
 
 #: The feed registered on ``default_server`` by ``LlanaRealtimeConfig.ready()``.

@@ -14,6 +14,17 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from llana.checks import run_startup_checks  # noqa: E402
+
+# daphne and uvicorn run no system checks (only manage.py does): a bad setting must stop the server here.
+run_startup_checks()
+if settings.DEBUG:
+    # As runserver does: serve static files (the admin's CSS) in development; use collectstatic in production.
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 

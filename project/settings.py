@@ -112,6 +112,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"  # `manage.py collectstatic` target for production
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "llana.exceptions.exception_handler",

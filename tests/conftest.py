@@ -9,4 +9,4 @@ def _llana_fresh_permission_cache() -> None:
     """Test transactions roll back without signals: start each test with no cached identity/permission."""
     from llana.cache import invalidate
 
-    invalidate()
+    invalidate(notify=False)

@@ -274,6 +274,25 @@ def test_identity_column_may_follow_a_relation(alice: User, bob: User, column: s
     assert not decide_for(identity(alice), "SalesOrder", Level.WRITE, data={"custId": theirs.pk}).allowed
 
 
+@override_settings(LLANA={"ROLE_FIELD": None})
+def test_owner_paths_are_those_of_the_own_records_grants_admitting_the_level(alice: User) -> None:
+    grants = [  # role, identity_column, records, own_records
+        ("AGENT", "customer__user", "NONE", "WRITE"),
+        ("TWIN", "Customer.userId", "NONE", "READ"),  # the same path, spelled Llana's way
+        ("SEER", "", "NONE", "READ"),  # the pk
+        ("CLERK", "employee", "READ", "DELETE"),  # reads everything, deletes its own
+        ("BROKEN", "nope", "NONE", "READ"),  # misconfigured: denies, has no path
+    ]
+    for role, column, records, own in grants:
+        Role.objects.create(custom=True, table="SalesOrder", identity_column=column, role=role, records=records, own_records=own)
+        alice.groups.add(Group.objects.create(name=role))
+    perm = permission_for(identity(alice), "SalesOrder")
+    assert [p.key for p in perm.owner_paths()] == ["customer__user", "order_id"]
+    assert [p.key for p in perm.owner_paths(Level.WRITE)] == ["customer__user", "employee"]
+    assert [p.key for p in perm.owner_paths(Level.DELETE)] == ["employee"]
+    assert permission_for(identity(alice), "Customer").owner_paths() == ()
+
+
 def test_resolve_owner_path_names_the_bad_segment() -> None:
     with pytest.raises(ValueError, match="'nope' is not a column of Customer"):
         resolve_owner_path(SalesOrder, "customer__nope")

@@ -1,9 +1,13 @@
 """The identity cache: decisions are cached, and every change that matters invalidates them at once."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from llana import cache
 from llana.models import PublicTable, Role
@@ -109,3 +113,73 @@ def test_ttl_zero_disables_the_cache(django_assert_max_num_queries) -> None:
     assert decide_for(identity(alice), "Customer", Level.READ).status_code == 403
 
 
+
+
+@override_settings(LLANA={"SOFT_DELETE_COLUMN": "deletedAt"})
+def test_soft_deleting_a_user_drops_its_socket_identity() -> None:
+    alice, bob = make_user("alice@test.com"), make_user("bob@test.com", deleted_at=timezone.now())
+    assert identity_for_user_pk(bob.pk, websocket=True).error == (401, "Authentication Failed")
+    assert identity_for_user_pk(alice.pk, websocket=True).roles == {"USER"}
+    alice.deleted_at = timezone.now()
+    alice.save(update_fields=["deleted_at"])  # as llana.writes.delete() soft deletes
+    gone = identity_for_user_pk(alice.pk, websocket=True)
+    assert gone.is_anonymous
+    assert gone.error == (401, "Authentication Failed")
+
+
+@pytest.fixture
+def invalidations() -> Any:
+    """The ``permissions_invalidated`` signals sent during the test."""
+    sent: list[dict[str, Any]] = []
+
+    def receiver(**kwargs: Any) -> None:
+        sent.append(kwargs)
+
+    cache.permissions_invalidated.connect(receiver)
+    yield sent
+    cache.permissions_invalidated.disconnect(receiver)
+
+
+@override_settings(LLANA={"ROLE_FIELD": None})
+def test_permission_changes_send_one_permissions_invalidated_on_commit(
+    invalidations: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    alice, group = make_user("alice@test.com"), Group.objects.create(name="USER")
+    changes = [
+        lambda: Role.objects.create(custom=False, role="AUDITOR", records="READ"),
+        lambda: PublicTable.objects.create(table="Employee", access_level="READ"),
+        lambda: alice.groups.add(group),
+        lambda: alice.groups.clear(),
+        lambda: alice.save(update_fields=["is_active"]),
+        lambda: alice.save(),
+    ]
+    for change in changes:
+        invalidations.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            version = cache.version()
+            change()
+            assert cache.version() != version  # at once, for this transaction's own reads
+            assert invalidations == []  # the notification waits for the commit
+        assert len(invalidations) == 1
+    invalidations.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.save(update_fields=["last_login"])
+    assert invalidations == []
+
+
+def test_a_rolled_back_change_sends_nothing(invalidations: list[Any], django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                Role.objects.create(custom=False, role="AUDITOR", records="READ")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    assert invalidations == []
+
+
+def test_manual_invalidate_notifies_unless_told_not_to(invalidations: list[Any]) -> None:
+    cache.invalidate()
+    assert len(invalidations) == 1
+    cache.invalidate(notify=False)
+    assert len(invalidations) == 1

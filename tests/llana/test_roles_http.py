@@ -285,6 +285,29 @@ def test_tables_lists_only_readable_tables(admin: Caller, user: Caller) -> None:
     assert not {"_llana_role", "_llana_public_tables", "_llana_relation"} & set(tables)
 
 
+def test_tables_answers_why_authentication_failed(anonymous: Caller, alice: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from llana.tokens import AccessToken
+
+    expired = AccessToken.for_user(alice)
+    expired.set_exp(from_time=timezone.now() - timedelta(hours=1))
+    answers = [
+        anonymous.get("/tables"),
+        anonymous.get("/tables", HTTP_AUTHORIZATION="Bearer nonsense"),
+        anonymous.get("/tables", HTTP_AUTHORIZATION=f"Bearer {expired}"),
+        anonymous.get("/tables", HTTP_X_API_KEY="not-a-key"),
+    ]
+    assert [(r.status_code, message(r)) for r in answers] == [
+        (401, MISSING),
+        (401, "Authentication Failed"),
+        (401, "Access token expired"),
+        (401, "Unauthorized"),
+    ]
+
+
 def test_system_tables_are_admin_only(admin: Caller, user: Caller) -> None:
     assert user.get("/_llana_role/").status_code == 403
     assert admin.get("/_llana_role/").json()["total"] == 4

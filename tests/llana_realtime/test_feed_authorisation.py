@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from llana.models import PublicTable, Role
@@ -188,6 +189,43 @@ async def test_deactivated_user_is_disconnected() -> None:
         await client.wait_disconnect()
         assert client.disconnected
         assert client.events == [("exception", {"status": "error", "message": "Authentication Failed"})]
+    finally:
+        await client.close()
+
+
+async def test_soft_deleted_user_is_disconnected(settings: Any) -> None:
+    settings.LLANA = {**settings.LLANA, "SOFT_DELETE_COLUMN": "deletedAt"}
+    clear_registry()
+    user, admin = await make_user("u@x.com"), await make_user("admin@x.com", "ADMIN")
+    client = await follow(user)
+    try:
+        http = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(admin)}")
+        response = await database_sync_to_async(http.delete)(f"/User/{user.pk}")  # a soft delete
+        assert response.status_code == 200, response.content
+        await client.wait_disconnect()
+        assert client.disconnected
+        assert client.events == [("exception", {"status": "error", "message": "Authentication Failed"})]
+    finally:
+        await client.close()
+
+
+async def test_invalidating_the_cache_by_hand_rechecks_open_sockets() -> None:
+    from llana import cache
+
+    user = await make_user("u@x.com")
+    client = await follow(user)
+    try:
+
+        def revoke() -> None:
+            Role.objects.filter(custom=False, role="USER").update(records="NONE")  # sends no model signal
+            cache.invalidate()
+
+        await database_sync_to_async(revoke)()
+        await client.wait_disconnect()
+        assert client.disconnected
+        assert client.events == [
+            ("exception", {"status": "error", "message": "Table Action READ - Permission Denied For Role USER"})
+        ]
     finally:
         await client.close()
 

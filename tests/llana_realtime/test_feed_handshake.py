@@ -1,6 +1,7 @@
 """The table feed's handshake (reference 8.2 with the port's fixes) and client → server messages (8.5)."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -183,3 +184,31 @@ async def test_client_messages_get_an_exception_event_and_the_socket_stays_usabl
         assert len(hub.sockets("Customer")) == 1
     finally:
         await client.close()
+
+
+async def test_client_gone_during_the_handshake_leaves_nothing_in_the_hub() -> None:
+    """The client closes while ``on_connect`` checks its token (in Django's thread): the server never
+    connects the socket and calls ``on_disconnect`` once ``on_connect`` returned, which unregisters it."""
+    import json
+
+    from llana_realtime.server import SocketIOServer
+    from llana_realtime.tables import TableFeed
+    from tests.llana_realtime.test_server import RecordingSocket
+
+    admin = await make_user("a@example.com", "ADMIN")
+    server = SocketIOServer(connect_timeout=60_000, channel_layer_alias=None)
+    server.register(TableFeed("/"))
+    try:
+        eio = RecordingSocket(server)
+        await server.engineio_connect(eio)  # type: ignore[arg-type]
+        auth = json.dumps({"token": token_for(admin), "x-llana-table": "Customer"})
+        connecting = asyncio.ensure_future(server.engineio_message(eio, "0" + auth))  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # on_connect is now waiting for authorize() in Django's thread
+        assert "/" in server._clients[eio.sid].sockets
+        await eio.close("transport close")
+        await asyncio.wait_for(connecting, 5)
+        assert eio.take() == []
+        assert hub.sockets() == []
+        assert len(hub) == 0
+    finally:
+        await server.shutdown()

@@ -421,3 +421,119 @@ async def test_call_fails_when_the_client_disconnects_first(server: SocketIOServ
     await server.engineio_disconnect(eio, "transport close")  # type: ignore[arg-type]
     with pytest.raises(ConnectionError, match="transport close"):
         await call
+
+
+class SlowConnect(Namespace):
+    """A connect handler that waits for the test (``release``), then accepts or refuses; records calls."""
+
+    def __init__(self, name: str = "/", *, refuse: bool = False) -> None:
+        super().__init__(name)
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.refuse = refuse
+        self.calls: list[tuple[str, str]] = []
+
+    async def on_connect(self, socket: Socket, auth: Any) -> bool | None:
+        self.entered.set()
+        await self.release.wait()
+        self.calls.append(("connect", socket.sid))
+        return False if self.refuse else None
+
+    async def on_disconnect(self, socket: Socket, reason: str) -> None:
+        self.calls.append(("disconnect", reason))
+
+
+async def test_client_gone_during_an_async_connect_handler_still_gets_one_disconnect(server: SocketIOServer) -> None:
+    chat = server.register(SlowConnect())
+    assert isinstance(chat, SlowConnect)
+    eio = await open_socket(server)
+    connecting = asyncio.ensure_future(message(server, eio, "0"))
+    await asyncio.wait_for(chat.entered.wait(), 5)
+    await eio.close("transport close")  # runs engineio_disconnect now, while on_connect waits
+    assert chat.calls == []  # not before on_connect returned
+    chat.release.set()
+    await asyncio.wait_for(connecting, 5)
+    assert [kind for kind, _ in chat.calls] == ["connect", "disconnect"]
+    assert chat.calls[1] == ("disconnect", "transport close")
+    assert eio.take() == []  # never connected: no connect ack
+    assert server.hub.sockets("/") == []
+    await server.engineio_disconnect(eio, "transport close")  # type: ignore[arg-type]  # a late duplicate: nothing
+    assert len(chat.calls) == 2
+
+
+async def test_disconnect_arriving_after_the_connect_handler_runs_the_disconnect_handler_once(server: SocketIOServer) -> None:
+    """The Engine.IO layer delivers the disconnect after the message being handled (its lock): the connection
+    is already closed when on_connect returns, and the disconnect handler waits for engineio_disconnect."""
+    chat = server.register(SlowConnect())
+    assert isinstance(chat, SlowConnect)
+    eio = await open_socket(server)
+    connecting = asyncio.ensure_future(message(server, eio, "0"))
+    await asyncio.wait_for(chat.entered.wait(), 5)
+    eio.closed = True
+    chat.release.set()
+    await asyncio.wait_for(connecting, 5)
+    assert [kind for kind, _ in chat.calls] == ["connect"]
+    await server.engineio_disconnect(eio, "ping timeout")  # type: ignore[arg-type]
+    assert [call for call in chat.calls if call[0] == "disconnect"] == [("disconnect", "ping timeout")]
+    assert eio.take() == []
+    assert server.hub.sockets("/") == []
+
+
+async def test_server_disconnect_during_the_connect_handler_and_refusals(server: SocketIOServer) -> None:
+    chat = server.register(SlowConnect())
+    assert isinstance(chat, SlowConnect)
+    eio = await open_socket(server)
+    connecting = asyncio.ensure_future(message(server, eio, "0"))
+    await asyncio.wait_for(chat.entered.wait(), 5)
+    pending = server._clients[eio.sid].sockets["/"]
+    await pending.disconnect()
+    chat.release.set()
+    await asyncio.wait_for(connecting, 5)
+    assert [kind for kind, _ in chat.calls] == ["connect", "disconnect"]
+    assert chat.calls[1] == ("disconnect", "server namespace disconnect")
+    assert not pending.connected
+    assert eio.take() == []
+
+    refusing = server.register(SlowConnect("/refusing", refuse=True))
+    assert isinstance(refusing, SlowConnect)
+    connecting = asyncio.ensure_future(message(server, eio, "0/refusing,"))
+    await asyncio.wait_for(refusing.entered.wait(), 5)
+    await eio.close("transport close")
+    refusing.release.set()
+    await asyncio.wait_for(connecting, 5)
+    assert [kind for kind, _ in refusing.calls] == ["connect"]  # refused: no disconnect call
+
+
+async def test_catch_all_handler_gets_events_without_a_handler(server: SocketIOServer) -> None:
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    class Catching(Namespace):
+        async def on_known(self, socket: Socket, value: Any) -> str:
+            return f"known {value}"
+
+    namespace = server.register(Catching("/"))
+
+    @namespace.on("*")
+    def anything(socket: Socket, event: str, *args: Any) -> dict[str, Any]:  # sync: via database_sync_to_async
+        seen.append((event, args))
+        return {"caught": event}
+
+    eio = await open_socket(server)
+    await connect(server, eio)
+    await message(server, eio, '21["known",1]')
+    await message(server, eio, '22["other",1,{"a":2}]')
+    await message(server, eio, '2["unsupported"]')
+    await message(server, eio, '2["*"]')  # a client event named "*" is just another event
+    await settle()
+    assert sorted(eio.take()) == ['31["known 1"]', '32[{"caught":"other"}]']
+    assert seen == [("other", (1, {"a": 2})), ("unsupported", ()), ("*", ())]
+
+
+async def test_without_a_catch_all_unknown_events_are_ignored(server: SocketIOServer) -> None:
+    server.of("/")
+    eio = await open_socket(server)
+    await connect(server, eio)
+    await message(server, eio, '21["nobody",1]')
+    await settle()
+    assert eio.take() == []
+    assert not eio.closed

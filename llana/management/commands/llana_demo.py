@@ -291,7 +291,7 @@ class Command(BaseCommand):
             if public:
                 PublicTable.objects.using(alias).create(table="Employee", access_level=AccessLevel.READ)
             report["_llana_public_tables"] = Loaded(int(public), int(not public))
-            report["UserApiKey"] = Loaded(load_api_key(admin), 0)
+            report["_llana_api_key"] = Loaded(load_api_key(admin), 0)
             self.reset_sequences(alias, [user_model, *model.values(), PublicTable])
         for table, loaded in report.items():
             if loaded.created or loaded.present:
