@@ -6,9 +6,12 @@
 #   bash bench/run_rest.sh                    # daphne and uvicorn, 30 s per operation
 #   DURATION=10 SERVERS=daphne bash bench/run_rest.sh
 #   SOAK_MINUTES=10 SERVERS= bash bench/run_rest.sh         # only a soak of the list workload (daphne)
+#   DURATION=10 OPS=list SERVERS=uvicorn bash bench/run_rest.sh
 #
-# Environment: DURATION (s, default 30), CONCURRENCY (16), SERVERS ("daphne uvicorn"; empty: none), SOAK_MINUTES (0 = no
-# soak), BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/llana_bench). Server logs: $TMPDIR/llana-bench/*.log
+# uvicorn runs with the production flags of project/asgi.py (uvloop, httptools).
+# Environment: DURATION (s, default 30), CONCURRENCY (16), SERVERS ("daphne uvicorn"; empty: none), OPS (operations,
+# default "list,get,create,update"), SOAK_MINUTES (0 = no soak), SOAK_SERVER (daphne), BENCH_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/llana_bench). Server logs: $TMPDIR/llana-bench/*.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +20,7 @@ DURATION="${DURATION:-30}"
 CONCURRENCY="${CONCURRENCY:-16}"
 SERVERS="${SERVERS-daphne uvicorn}"
 SOAK_MINUTES="${SOAK_MINUTES:-0}"
+OPS="${OPS:-list,get,create,update}"
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/llana_bench}"
 export SKIP_AUTH=true
 export DJANGO_DEBUG=false
@@ -58,6 +62,7 @@ start_server() {  # name port
   case "$1" in
     daphne) .venv/bin/daphne -b 127.0.0.1 -p "$2" project.asgi:application >"$LOG_DIR/$1.log" 2>&1 & ;;
     uvicorn) .venv/bin/uvicorn project.asgi:application --host 127.0.0.1 --port "$2" --no-access-log \
+               --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off \
                --log-level warning >"$LOG_DIR/$1.log" 2>&1 & ;;
     *) echo "unknown server $1" >&2; exit 2 ;;
   esac
@@ -75,7 +80,7 @@ for server in $SERVERS; do
   echo "=== $server on 127.0.0.1:$port"
   start_server "$server" "$port"
   $PY bench/rest_load.py --url "http://127.0.0.1:$port" --duration "$DURATION" --concurrency "$CONCURRENCY" \
-    --server-pid "$SERVER_PID" || true
+    --ops "$OPS" --server-pid "$SERVER_PID" || true
   stop_server
 done
 

@@ -6,6 +6,10 @@
 - Django's own 404/405 pages (unrouted paths, or raised from llana's views) become
   ``{"statusCode", "error", "message"}`` JSON; an unexpected exception in a llana view is logged and
   answered with a JSON 500, never a traceback.
+
+The middleware is sync- and async-capable: under an ASGI server (daphne, uvicorn) it runs in the event
+loop, so it adds no thread hop to a request (a sync-only middleware makes Django wrap the rest of the chain
+in ``async_to_sync``, and such a request in flight kept daphne from shutting down on SIGTERM).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from llana.exceptions import error_body
@@ -32,11 +37,28 @@ def is_llana_view(request: HttpRequest) -> bool:
 
 
 class LlanaMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    """Llana's headers and JSON errors (sync and async)."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        return self.finish(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return self.finish(request, await self.get_response(request))
+
+    @staticmethod
+    def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """The JSON 404/405 conversion and Llana's headers, on the way out."""
         if response.status_code in MESSAGES and not is_json(response) and is_llana_view(request):
             message = MESSAGES[response.status_code].format(method=request.method, path=request.path)
             response = rebuild(response, error_body(response.status_code, message))
