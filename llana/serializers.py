@@ -92,8 +92,8 @@ class RowBuilder:
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self.names = [c.name for c in columns]
-        self.converters = [(i, output_converter(c)) for i, c in enumerate(columns)]
-        self.converters = [(i, conv) for i, conv in self.converters if conv is not None]
+        converters = [(i, output_converter(c)) for i, c in enumerate(columns)]
+        self.converters = [(i, conv) for i, conv in converters if conv is not None]
 
     def __call__(self, values: Sequence[Any]) -> dict[str, Any]:
         row = dict(zip(self.names, values, strict=False))

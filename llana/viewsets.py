@@ -7,6 +7,7 @@ applies its restriction and fields. Response shapes are Llana's (reference secti
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import DatabaseError
@@ -264,7 +265,7 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
 
     # --- helpers ------------------------------------------------------------------------------------
 
-    def bulk(self, items: list[Any], handle: Any) -> dict[str, Any]:
+    def bulk(self, items: Sequence[Any], handle: Any) -> dict[str, Any]:  # not list[]: the class has a list()
         """Run ``handle`` per item (each in its own transaction); errors are reported, not raised."""
         data: list[Any] = []
         errors: list[dict[str, Any]] = []

@@ -1,4 +1,5 @@
-"""Fixtures of the realtime tests: ``conformance_server``, a daphne process serving tests/conformance/asgi.py."""
+"""Fixtures of the realtime tests: ``conformance_server``, a daphne process serving tests/conformance/asgi.py;
+``_release_executor_connections`` (autouse), which drops the database connection left in asgiref's thread."""
 
 from __future__ import annotations
 
@@ -11,10 +12,37 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from asgiref.sync import SyncToAsync
 
 from tests.services import port_open
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _drop_thread_connections() -> None:
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.vendor == "sqlite" and conn.is_in_memory_db():
+            # close() is a no-op on in-memory SQLite (it would drop the database): drop this thread's handle.
+            conn.connection.close()
+            conn.connection = None
+        else:
+            conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _release_executor_connections() -> Iterator[None]:
+    """Drop the database connections of asgiref's single thread-sensitive executor after each test.
+
+    ``database_sync_to_async`` (sync Socket.IO handlers, the feed's permission checks) runs in that one
+    thread for the whole session when no outer ``async_to_sync`` is active (pytest-asyncio tests). Its
+    in-memory SQLite connection survives ``close_old_connections()`` (``close()`` is a no-op there), so a
+    later test *without* database access would trip pytest-django's blocker in that thread. One thread hop
+    per test, after the test's own teardown work, while database access is still allowed.
+    """
+    yield
+    SyncToAsync.single_thread_executor.submit(_drop_thread_connections).result(timeout=60)
 
 
 def free_port() -> int:

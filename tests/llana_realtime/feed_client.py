@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from llana.tokens import AccessToken
@@ -154,28 +151,3 @@ def seed_default_roles() -> None:
             Role(custom=True, table="User", role="USER", records="NONE", own_records="WRITE"),
         ]
     )
-
-
-def _drop_thread_connections() -> None:
-    from django.db import connections
-
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and conn.vendor == "sqlite" and conn.is_in_memory_db():
-            # close() is a no-op on in-memory SQLite; drop this thread's handle so a later test without
-            # database access doesn't trip over it in close_old_connections().
-            conn.connection.close()
-            conn.connection = None
-        else:
-            conn.close()
-
-
-@pytest.fixture(autouse=True)
-async def release_executor_connection() -> AsyncIterator[None]:
-    """database_sync_to_async runs in asgiref's one executor thread, whose SQLite connection outlives the test."""
-    yield
-    from llana_realtime.broadcast import hub
-    from llana_realtime.server import default_server
-
-    await hub.shutdown()  # with a Redis layer, the receivers run on this test's event loop
-    await default_server.shutdown()
-    await sync_to_async(_drop_thread_connections, thread_sensitive=True)()

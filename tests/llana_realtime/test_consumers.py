@@ -95,8 +95,10 @@ def error(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 
 async def wait_pending(app: App, sid: str) -> None:
-    """Let a GET task reach its wait (no timing assumption: loops on the server's state)."""
-    for _ in range(1000):
+    """Let a GET task reach its wait (no timing assumption: loops on the server's state, 10 s deadline)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while loop.time() < deadline:
         socket = app.server.get(sid)
         if socket is not None and socket._poll is not None:
             return
@@ -262,7 +264,8 @@ async def test_client_close_packet_answers_the_pending_get_with_a_noop() -> None
 
 
 async def test_ping_then_timeout_over_polling() -> None:
-    app = App(ping_interval=50, ping_timeout=50)
+    # pingTimeout leaves a loaded machine time to deliver the GET before the session times out.
+    app = App(ping_interval=50, ping_timeout=1000)
     sid = await app.handshake()
     assert (await app.request("GET", f"{Q}&sid={sid}"))["body"] == b"2"
     await asyncio.wait_for(app.handler.disconnected.wait(), 5)
@@ -271,7 +274,10 @@ async def test_ping_then_timeout_over_polling() -> None:
 
 
 async def test_pong_keeps_the_session_alive() -> None:
-    app = App(ping_interval=50, ping_timeout=100)
+    """Each pong is taken: the server pings again after pingInterval instead of closing for a ping timeout
+    (a session that missed the pong sends no further ping; it closes). A generous pingTimeout keeps the
+    test independent of how fast a loaded machine delivers each pong; pingInterval keeps it quick."""
+    app = App(ping_interval=50, ping_timeout=3000)
     sid = await app.handshake()
     for _ in range(3):
         assert (await app.request("GET", f"{Q}&sid={sid}"))["body"] == b"2"
@@ -448,7 +454,8 @@ async def test_websocket_only_session_echoes_text_and_binary() -> None:
 
 
 async def test_websocket_heartbeat_and_timeout() -> None:
-    app = App(ping_interval=50, ping_timeout=50)
+    # pingTimeout: time for a loaded machine to deliver the first pong; the second never comes.
+    app = App(ping_interval=50, ping_timeout=1000)
     communicator, _ = await ws_open(app)
     assert await communicator.receive_from(timeout=5) == "2"
     await communicator.send_to(text_data="3")

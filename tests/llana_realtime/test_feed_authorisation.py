@@ -16,9 +16,8 @@ from llana.registry import clear_registry
 from llana.tokens import AccessToken
 from llana_realtime.broadcast import hub
 from project.demo.models import Customer, Employee, SalesOrder, User
-from tests.llana_realtime.feed_client import (  # noqa: F401  (fixture)
+from tests.llana_realtime.feed_client import (
     FeedClient,
-    release_executor_connection,
     seed_default_roles,
     token_for,
 )

@@ -11,10 +11,7 @@ from channels.testing import HttpCommunicator, WebsocketCommunicator
 from llana.tokens import AccessToken
 from llana_realtime.middleware import JWTAuthMiddlewareStack
 from project.demo.models import User
-from tests.llana_realtime.feed_client import (  # noqa: F401  (fixture)
-    release_executor_connection,
-    token_for,
-)
+from tests.llana_realtime.feed_client import token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

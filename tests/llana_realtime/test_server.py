@@ -45,10 +45,18 @@ class RecordingSocket:
         return sent
 
 
-async def settle() -> None:
-    """Let spawned handler tasks (and sync handlers' thread hops) finish."""
-    for _ in range(50):
-        await asyncio.sleep(0.002)
+async def settle(*servers: SocketIOServer) -> None:
+    """Let the servers' spawned handler tasks (and sync handlers' thread hops) finish, then run what they
+    scheduled. Event-driven with a generous deadline: a loaded machine only makes it slower."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    for server in servers:
+        while server._tasks:
+            left = deadline - loop.time()
+            assert left > 0, f"handler tasks still running: {server._tasks}"
+            await asyncio.wait(set(server._tasks), timeout=left)
+    for _ in range(10):
+        await asyncio.sleep(0)
 
 
 async def open_socket(server: SocketIOServer, **scope: Any) -> RecordingSocket:
@@ -182,7 +190,7 @@ async def test_async_and_sync_handlers_with_acks(server: SocketIOServer) -> None
     await message(server, eio, '22["add",2,3]')
     await message(server, eio, '23["nothing"]')
     await message(server, eio, '2["add",1,1]')  # no ack id: no ack
-    await settle()
+    await settle(server)
     assert sorted(eio.take()) == sorted(['31[1,"2",{"3":[true]}]', "32[5]", "33[]"])
     assert threads
     assert threading.main_thread().name not in threads
@@ -198,7 +206,7 @@ async def test_binary_event_and_binary_ack(server: SocketIOServer) -> None:
     await connect(server, eio)
     await message(server, eio, '51-7["message",{"_placeholder":true,"num":0}]')
     await message(server, eio, b"\x01\x02\x03")
-    await settle()
+    await settle(server)
     assert eio.take() == ['51-["message-back",{"_placeholder":true,"num":0}]', b"\x01\x02\x03", '61-7[{"_placeholder":true,"num":0}]', b"\x01\x02\x03"]
 
 
@@ -212,7 +220,7 @@ async def test_handler_exception_is_logged_and_the_socket_lives_on(server: Socke
     await connect(server, eio)
     await message(server, eio, '21["boom"]')
     await message(server, eio, '22["ping"]')
-    await settle()
+    await settle(server)
     assert eio.take() == ['32["pong"]']
     assert not eio.closed
     assert "handler for 'boom' on / failed" in caplog.text
@@ -225,7 +233,7 @@ async def test_events_on_an_unconnected_namespace_are_ignored(server: SocketIOSe
     eio = await open_socket(server)
     await connect(server, eio)
     await message(server, eio, '2/custom,["x"]')
-    await settle()
+    await settle(server)
     assert calls == []
     assert not eio.closed
 
@@ -243,7 +251,7 @@ async def test_bad_socketio_packet_closes_that_connection_only(server: SocketIOS
     assert eio.closed
     assert eio.close_reason == "parse error"
     await message(server, other, '21["ping"]')
-    await settle()
+    await settle(server)
     assert other.take() == ['31["pong"]']
     assert not other.closed
 
@@ -258,10 +266,10 @@ async def test_server_emit_with_callback_and_call(server: SocketIOServer) -> Non
     await socket.emit("question", 1, callback=lambda *args: acks.append(args))
     assert eio.take() == ['20["question",1]']
     await message(server, eio, '30["answer",2]')
-    await settle()
+    await settle(server)
     assert acks == [("answer", 2)]
     call = asyncio.ensure_future(socket.call("binary", b"\xff", timeout=5))
-    await settle()
+    await settle(server)
     assert eio.take() == ['51-1["binary",{"_placeholder":true,"num":0}]', b"\xff"]
     await message(server, eio, '61-1[{"_placeholder":true,"num":0}]')
     await message(server, eio, b"\x00")
@@ -331,7 +339,7 @@ async def test_client_namespace_disconnect(server: SocketIOServer) -> None:
     sid = await connect(server, eio)
     server.get_socket(sid).join("r")  # type: ignore[union-attr]
     await message(server, eio, "1")
-    await settle()
+    await settle(server)
     assert reasons == ["client namespace disconnect"]
     assert server.get_socket(sid) is None
     await server.emit("x", to="r")
@@ -371,7 +379,7 @@ async def test_engineio_disconnect_reaches_every_namespace_with_its_reason(serve
     await connect(server, eio)
     await connect(server, eio, "0/custom,")
     await server.engineio_disconnect(eio, "ping timeout")  # type: ignore[arg-type]
-    await settle()
+    await settle(server)
     assert sorted(reasons) == [("/", "ping timeout"), ("/custom", "ping timeout")]
     assert server.hub.sockets("/") == []
 
@@ -408,7 +416,7 @@ async def test_sync_handler_emits_through_emit_sync(server: SocketIOServer) -> N
     eio = await open_socket(server)
     await connect(server, eio)
     await message(server, eio, '27["shout","hi"]')
-    await settle()
+    await settle(server)
     assert eio.take() == ['2["shouted","HI"]', '37["done"]']
 
 
@@ -417,7 +425,7 @@ async def test_call_fails_when_the_client_disconnects_first(server: SocketIOServ
     socket = server.get_socket(await connect(server, eio))
     assert socket is not None
     call = asyncio.ensure_future(socket.call("question", timeout=30))
-    await settle()
+    await settle(server)
     await server.engineio_disconnect(eio, "transport close")  # type: ignore[arg-type]
     with pytest.raises(ConnectionError, match="transport close"):
         await call
@@ -524,7 +532,7 @@ async def test_catch_all_handler_gets_events_without_a_handler(server: SocketIOS
     await message(server, eio, '22["other",1,{"a":2}]')
     await message(server, eio, '2["unsupported"]')
     await message(server, eio, '2["*"]')  # a client event named "*" is just another event
-    await settle()
+    await settle(server)
     assert sorted(eio.take()) == ['31["known 1"]', '32[{"caught":"other"}]']
     assert seen == [("other", (1, {"a": 2})), ("unsupported", ()), ("*", ())]
 
@@ -534,6 +542,6 @@ async def test_without_a_catch_all_unknown_events_are_ignored(server: SocketIOSe
     eio = await open_socket(server)
     await connect(server, eio)
     await message(server, eio, '21["nobody",1]')
-    await settle()
+    await settle(server)
     assert eio.take() == []
     assert not eio.closed

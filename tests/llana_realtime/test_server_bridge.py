@@ -74,7 +74,7 @@ async def test_emit_reaches_the_sockets_of_another_process_once(redis_layer: str
         await asyncio.to_thread(second.emit_sync, "from-sync", to="room")
         assert await wait_for(there, 1) == ['2["from-sync"]']
 
-        await settle()
+        await settle(first, second)
         await asyncio.sleep(0.1)
         assert here.take() == []  # the origin never gets its own emit back
     finally:

@@ -27,9 +27,8 @@ from llana_realtime.broadcast import (
     table_group_name,
 )
 from project.demo.models import Customer, SalesOrder, Shipper, User
-from tests.llana_realtime.feed_client import (  # noqa: F401  (fixture)
+from tests.llana_realtime.feed_client import (
     FeedClient,
-    release_executor_connection,
     seed_default_roles,
     token_for,
 )
