@@ -14,8 +14,7 @@ import heapq
 import itertools
 import logging
 import os
-from collections import deque
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from llana_realtime.protocol import session as s
@@ -47,7 +46,11 @@ class PollError(Exception):
 
 
 class WebSocketTransport(Protocol):
-    """What a socket needs from a WebSocket consumer."""
+    """What a socket needs from a WebSocket consumer.
+
+    ``send_frame`` must be a coroutine function (the writer steps its coroutine by hand, see
+    ``EngineIOSocket._write``); it should hand the frame to the ASGI server's ``send`` and not wait otherwise.
+    """
 
     async def send_frame(self, frame: str | bytes) -> None: ...
 
@@ -57,6 +60,43 @@ class WebSocketTransport(Protocol):
 def new_sid() -> str:
     """A random, URL-safe 20-character session id (like the reference server's)."""
     return base64.urlsafe_b64encode(os.urandom(15)).decode("ascii")
+
+
+# A socket's writer state (``EngineIOSocket._writing``).
+IDLE = 0  # nothing to write, or no WebSocket
+LISTED = 1  # in the server's list of sockets that the next flush writes (no task)
+WRITING = 2  # being written now, or by a writer task because the ASGI server's send() had to wait
+
+# A single-entry cache: an emit hands the same Socket.IO frame to every target socket; its Engine.IO frame
+# ("4" + frame) is then built once, not once per socket.
+_last_data: str = ""
+_last_frame: str = "4"
+
+
+class _Resume:
+    """Await a coroutine that already ran up to its first suspension (``yielded`` is what it yielded)."""
+
+    __slots__ = ("coroutine", "yielded")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], yielded: Any) -> None:
+        self.coroutine = coroutine
+        self.yielded = yielded
+
+    def __await__(self) -> Generator[Any, None, None]:
+        coroutine, yielded = self.coroutine, self.yielded
+        while True:
+            try:
+                yield yielded  # the task waits on it, as it would have if it had started the coroutine
+            except BaseException as exc:  # cancellation: pass it on
+                try:
+                    yielded = coroutine.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    yielded = coroutine.send(None)
+                except StopIteration:
+                    return
 
 
 class EngineIOSocket:
@@ -72,7 +112,7 @@ class EngineIOSocket:
         "_posting",
         "_ws",
         "_upgrade_ws",
-        "_flushing",
+        "_writing",
         "_lock",
         "_connected",
         "_scheduled_at",
@@ -89,14 +129,15 @@ class EngineIOSocket:
         self.session = session
         self.sid = session.sid
         self.scope = scope
-        self.queue: deque[Packet] = deque()
+        # Packets not yet written, oldest first; on a WebSocket, messages are queued as ready frames.
+        self.queue: list[Packet | str | bytes] = []
         self._poll: asyncio.Future[str] | None = None  # the pending long-polling GET
         self._posting = False
         self._ws: WebSocketTransport | None = None
         self._upgrade_ws: WebSocketTransport | None = None
-        self._flushing = False
-        # Orders handler calls: connect, messages, disconnect.
-        self._lock = asyncio.Lock()
+        self._writing = IDLE
+        # Orders handler calls (connect, messages, disconnect): None when free, else the waiting futures.
+        self._lock: list[asyncio.Future[None]] | None = None
         self._connected = False
         self._scheduled_at: float | None = None
 
@@ -118,7 +159,15 @@ class EngineIOSocket:
         if self.session.closed:
             logger.debug("engine.io %s: message dropped, socket closed", self.sid)
             return
-        self._push(Packet(PacketType.MESSAGE, data))
+        if self._ws is None:
+            self._push(Packet(PacketType.MESSAGE, data))
+        elif isinstance(data, str):
+            global _last_data, _last_frame
+            if data is not _last_data:
+                _last_data, _last_frame = data, "4" + data
+            self._push(_last_frame)
+        else:
+            self._push(data)
 
     async def close(self, reason: str = s.SERVER_DISCONNECT) -> None:
         """Close the session after the packets already queued are delivered."""
@@ -126,7 +175,7 @@ class EngineIOSocket:
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _push(self, packet: Packet) -> None:
+    def _push(self, packet: Packet | str | bytes) -> None:
         if len(self.queue) >= self.server.outgoing_queue_size:
             logger.warning(
                 "engine.io %s: closed, %s (%d packets unread)",
@@ -141,30 +190,58 @@ class EngineIOSocket:
 
     def _wake(self) -> None:
         if self._ws is not None:
-            if not self._flushing:
-                self._flushing = True
-                self.server._spawn(self._flush())
+            if self._writing == IDLE:
+                self._writing = LISTED
+                self.server._list(self)
         elif self._poll is not None and not self._poll.done():
             self._poll.set_result("data")
 
-    async def _flush(self) -> None:
-        """Write the queue to the WebSocket; one short-lived task per burst, not one per socket."""
+    def _write(self) -> None:
+        """Write the queue to the WebSocket now, without a task (called by the server's flush).
+
+        The ASGI servers' ``send()`` normally completes without waiting (it hands the frame to the transport),
+        so each frame's ``send_frame()`` coroutine is run to its end right here. If one has to wait (the
+        transport is paused: the client reads too slowly), a writer task takes over from that frame on.
+        """
         ws = self._ws
+        queue = self.queue
+        self._writing = WRITING
+        sent = 0
         try:
-            while self.queue and ws is not None:
-                packet = self.queue.popleft()
-                await ws.send_frame(encode_packet(packet))
+            for item in queue:
+                sent += 1
+                coroutine = ws.send_frame(item if not isinstance(item, Packet) else encode_packet(item))  # type: ignore[union-attr]
+                try:
+                    yielded = coroutine.send(None)
+                except StopIteration:
+                    continue
+                del queue[:sent]
+                self.server._spawn(self._write_later(_Resume(coroutine, yielded)))
+                return
+            queue.clear()
+            if self.session.closed and ws is not None:
+                self.server._spawn(ws.close_transport())
+        except Exception:  # the connection is gone (server-specific errors), and so is the session
+            logger.debug("engine.io %s: websocket write failed", self.sid, exc_info=True)
+            self._terminate(s.TRANSPORT_ERROR, graceful=False)
+        self._writing = IDLE
+
+    async def _write_later(self, pending: _Resume) -> None:
+        """The writer task of a socket whose transport made ``send()`` wait: finish that frame, then the queue."""
+        ws = self._ws
+        queue = self.queue
+        try:
+            await pending
+            while queue and ws is not None:
+                item = queue.pop(0)
+                await ws.send_frame(item if not isinstance(item, Packet) else encode_packet(item))
             if self.session.closed and ws is not None:
                 await ws.close_transport()
-        except (
-            Exception
-        ):  # the connection is gone (server-specific errors), and so is the session
-            logger.debug(
-                "engine.io %s: websocket write failed", self.sid, exc_info=True
-            )
+        except Exception:  # the connection is gone (server-specific errors), and so is the session
+            logger.debug("engine.io %s: websocket write failed", self.sid, exc_info=True)
             self._terminate(s.TRANSPORT_ERROR, graceful=False)
         finally:
-            self._flushing = False
+            self._writing = IDLE
 
     def _terminate(self, reason: str, *, graceful: bool) -> None:
         """End the session now (idempotent); the handler's disconnect runs in its own task, after messages."""
@@ -182,23 +259,53 @@ class EngineIOSocket:
         if self._upgrade_ws is not None:
             spawn(self._upgrade_ws.close_transport())
             self._upgrade_ws = None
-        if self._ws is not None and not self._flushing:
-            self._flushing = True
-            spawn(self._flush())
+        if self._ws is not None and self._writing == IDLE:
+            self._writing = LISTED
+            self.server._list(self)
         logger.info("engine.io %s: closed (%s)", self.sid, reason)
         if self._connected:
             spawn(self._disconnected(reason))
 
+    async def _acquire(self) -> None:
+        """Take this socket's handler lock (first come, first served); a free lock costs no object."""
+        waiters = self._lock
+        if waiters is None:
+            self._lock = []
+            return
+        turn = asyncio.get_running_loop().create_future()
+        waiters.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the lock, then cancelled: pass it on
+                self._release()
+            else:
+                waiters.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        waiters = self._lock
+        while waiters:
+            turn = waiters.pop(0)
+            if not turn.done():
+                turn.set_result(None)  # the lock goes straight to the next waiter
+                return
+        self._lock = None
+
     async def _disconnected(self, reason: str) -> None:
-        async with self._lock:
+        await self._acquire()
+        try:
             self._connected = False
             try:
                 await self.server.handler.engineio_disconnect(self, reason)
             except Exception:
                 logger.exception("engine.io %s: disconnect handler failed", self.sid)
+        finally:
+            self._release()
 
     async def _connect(self) -> None:
-        async with self._lock:
+        await self._acquire()
+        try:
             if self.session.closed:
                 return
             self._connected = True
@@ -207,9 +314,12 @@ class EngineIOSocket:
             except Exception:
                 logger.exception("engine.io %s: connect handler failed", self.sid)
                 self._terminate(HANDLER_ERROR, graceful=True)
+        finally:
+            self._release()
 
     async def _deliver(self, data: str | bytes) -> None:
-        async with self._lock:
+        await self._acquire()
+        try:
             if not self._connected or self.session.closed:
                 return
             try:
@@ -217,6 +327,8 @@ class EngineIOSocket:
             except Exception:
                 logger.exception("engine.io %s: message handler failed", self.sid)
                 self._terminate(HANDLER_ERROR, graceful=True)
+        finally:
+            self._release()
 
     async def _run(
         self, actions: Iterable[s.Action], upgrade_ws: WebSocketTransport | None = None
@@ -275,7 +387,8 @@ class EngineIOSocket:
                 self._poll = None
         if outcome == "noop":
             return [NOOP]
-        packets = list(self.queue)
+        # Only a polling session (never upgraded) polls, so its queue holds packets, not frames.
+        packets: list[Packet] = [item for item in self.queue if isinstance(item, Packet)]
         self.queue.clear()
         if self.session.closed:
             self.server._forget(self, False)
@@ -411,6 +524,9 @@ class EngineIOServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Strong references to background tasks (the event loop keeps only weak ones).
         self._tasks: set[asyncio.Task[None]] = set()
+        # Sockets with frames to write; one flush per event-loop iteration writes them all.
+        self._listed: list[EngineIOSocket] = []
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(cls, handler: EngineIOHandler) -> EngineIOServer:
@@ -469,6 +585,29 @@ class EngineIOServer:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # -- writing ----------------------------------------------------------------------------------------------
+
+    def _list(self, socket: EngineIOSocket) -> None:
+        """Have ``socket``'s queue written by the next flush (scheduled once per event-loop iteration)."""
+        if not self._listed:
+            self._flush_loop = loop = asyncio.get_running_loop()
+            loop.call_soon(self._flush)
+        elif self._flush_loop is not asyncio.get_running_loop():  # an old loop closed before its flush (tests)
+            self._listed.clear()
+            self._flush_loop = loop = asyncio.get_running_loop()
+            loop.call_soon(self._flush)
+        self._listed.append(socket)
+
+    def _flush(self) -> None:
+        """Write the queues of every socket listed since the last flush: one callback for all, no task each."""
+        listed, self._listed = self._listed, []
+        for socket in listed:
+            if socket._writing == LISTED:
+                if socket._ws is None:
+                    socket._writing = IDLE
+                else:
+                    socket._write()
 
     # -- heartbeat --------------------------------------------------------------------------------------------
 
