@@ -125,3 +125,15 @@ def conformance_server_uvicorn() -> Iterator[str]:
             "tests.conformance.asgi:application",
         ]
     )  # fmt: skip
+
+
+@pytest.fixture
+def feed_roles() -> Iterator[None]:
+    """Llana's default roles and a fresh table registry around a feed test (``usefixtures("feed_roles")``)."""
+    from llana.registry import clear_registry
+    from tests.llana_realtime.feed_client import seed_default_roles
+
+    seed_default_roles()
+    clear_registry()
+    yield
+    clear_registry()

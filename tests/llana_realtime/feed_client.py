@@ -9,6 +9,7 @@ import asyncio
 import json
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from llana.tokens import AccessToken
@@ -151,3 +152,12 @@ def seed_default_roles() -> None:
             Role(custom=True, table="User", role="USER", records="NONE", own_records="WRITE"),
         ]
     )
+
+
+@database_sync_to_async
+def make_user(email: str, role: str = "USER", **extra: Any) -> Any:
+    """A demo ``User`` (password ``pw-123456``), created from async test code."""
+    from project.demo.models import User
+
+    return User.objects.create_user(email, "pw-123456", role=role, **extra)
+

@@ -18,24 +18,11 @@ from llana_realtime.broadcast import hub
 from project.demo.models import Customer, Employee, SalesOrder, User
 from tests.llana_realtime.feed_client import (
     FeedClient,
-    seed_default_roles,
+    make_user,
     token_for,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _roles() -> Any:
-    seed_default_roles()
-    clear_registry()
-    yield
-    clear_registry()
-
-
-@database_sync_to_async
-def make_user(email: str, role: str = "USER", **extra: Any) -> User:
-    return User.objects.create_user(email, "pw-123456", role=role, **extra)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("feed_roles")]
 
 
 async def follow(user: User | None, table: str = "Customer", token: str | None = None) -> FeedClient:

@@ -18,16 +18,12 @@ from llana_realtime.broadcast import hub
 from project.demo.models import Customer, Employee, User
 from tests.llana_realtime.feed_client import (
     FeedClient,
+    make_user,
     seed_default_roles,
     token_for,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@database_sync_to_async
-def make_user(email: str, role: str = "USER", **extra: Any) -> User:
-    return User.objects.create_user(email, "pw-123456", role=role, **extra)
 
 
 @pytest.fixture(autouse=True)

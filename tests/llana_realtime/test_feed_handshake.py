@@ -9,30 +9,16 @@ import pytest
 from channels.db import database_sync_to_async
 
 from llana.models import PublicTable
-from llana.registry import clear_registry
 from llana.tokens import AccessToken
 from llana_realtime.broadcast import hub
-from project.demo.models import Customer, Employee, User
+from project.demo.models import Customer, Employee
 from tests.llana_realtime.feed_client import (
     FeedClient,
-    seed_default_roles,
+    make_user,
     token_for,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _roles() -> Any:
-    seed_default_roles()
-    clear_registry()
-    yield
-    clear_registry()
-
-
-@database_sync_to_async
-def make_user(email: str, role: str = "USER", **extra: Any) -> User:
-    return User.objects.create_user(email, "pw-123456", role=role, **extra)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("feed_roles")]
 
 
 async def refused(client: FeedClient, auth: dict[str, Any] | None) -> dict[str, Any]:

@@ -10,8 +10,7 @@ from channels.testing import HttpCommunicator, WebsocketCommunicator
 
 from llana.tokens import AccessToken
 from llana_realtime.middleware import JWTAuthMiddlewareStack
-from project.demo.models import User
-from tests.llana_realtime.feed_client import token_for
+from tests.llana_realtime.feed_client import make_user, token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -51,11 +50,6 @@ async def http_scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
     response = await communicator.get_response()
     assert response["status"] == 200
     return app.scopes[0]
-
-
-@database_sync_to_async
-def make_user(email: str, **extra: Any) -> User:
-    return User.objects.create_user(email, "pw-123456", **extra)
 
 
 async def test_bearer_header_and_cookie_authenticate_the_websocket() -> None:

@@ -29,6 +29,7 @@ from llana_realtime.broadcast import (
 from project.demo.models import Customer, SalesOrder, Shipper, User
 from tests.llana_realtime.feed_client import (
     FeedClient,
+    make_user,
     seed_default_roles,
     token_for,
 )
@@ -76,11 +77,6 @@ async def listener(redis_layer: str) -> AsyncIterator[Any]:
     reader.cancel()
     await asyncio.gather(reader, return_exceptions=True)
     await hub.shutdown()
-
-
-@database_sync_to_async
-def make_user(email: str, role: str = "USER") -> User:
-    return User.objects.create_user(email, "pw-123456", role=role)
 
 
 def test_group_names_are_valid_channel_names() -> None:
