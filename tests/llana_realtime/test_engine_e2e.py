@@ -15,12 +15,12 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from tests.llana_realtime.engineio_http import Q, request
 from tests.services import require_node
 
 pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).parent / "node" / "engineio_echo.js"
-Q = "EIO=4&transport=polling"
 
 
 def run_client(base: str, mode: str, hold_ms: int = 0) -> dict[str, Any]:
@@ -47,21 +47,6 @@ def finish(process: subprocess.Popen[str]) -> dict[str, Any]:
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0, out
     return json.loads(out)
-
-
-def request(
-    base: str, method: str, query: str, body: bytes | None = None
-) -> tuple[int, bytes]:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(
-        parts.hostname or "", parts.port, timeout=10
-    )
-    try:
-        connection.request(method, "/engine.io/?" + query, body=body)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def handshake(base: str) -> str:

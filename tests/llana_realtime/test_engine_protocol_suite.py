@@ -3,35 +3,19 @@ replayed in Python against the conformance app's ``/engine.io/`` under daphne.""
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
-from urllib.parse import urlsplit
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from tests.llana_realtime.engineio_http import Q, request
+
 pytestmark = pytest.mark.slow
 
 PING_INTERVAL, PING_TIMEOUT = 0.3, 0.2
-Q = "EIO=4&transport=polling"
-
-
-def request(
-    base: str, method: str, query: str, body: bytes | None = None
-) -> tuple[int, bytes]:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(
-        parts.hostname or "", parts.port, timeout=10
-    )
-    try:
-        connection.request(method, "/engine.io/?" + query, body=body)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def session(base: str) -> str:
