@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from llana.exceptions import error_body
+from llana.middleware import HybridMiddleware
 from llana.settings import llana_settings
 
 logger = logging.getLogger(__name__)
@@ -119,17 +119,8 @@ def forbidden_response() -> HttpResponse:
     return JsonResponse(error_body(403, FORBIDDEN), status=403)
 
 
-class HostsMiddleware:
+class HostsMiddleware(HybridMiddleware):
     """Refuse requests from addresses outside ``LLANA["HOSTS"]`` with 403 ``Forbidden`` (sync and async)."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

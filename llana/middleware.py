@@ -36,8 +36,12 @@ def is_llana_view(request: HttpRequest) -> bool:
     return module == "llana" or module.startswith("llana.")
 
 
-class LlanaMiddleware:
-    """Llana's headers and JSON errors (sync and async)."""
+class HybridMiddleware:
+    """Base of llana's middleware: async under an ASGI server (no thread hop), sync under WSGI.
+
+    Subclasses implement ``__call__`` (returning ``self.__acall__(request)`` when ``self.is_async``) and
+    ``__acall__``.
+    """
 
     sync_capable = True
     async_capable = True
@@ -47,6 +51,10 @@ class LlanaMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+
+
+class LlanaMiddleware(HybridMiddleware):
+    """Llana's headers and JSON errors (sync and async)."""
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
