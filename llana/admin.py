@@ -2,7 +2,7 @@
 
 Table names are chosen from the registry (not typed), ``identity_column`` and ``allowed_fields`` are
 checked against the chosen table's columns. API keys are created in admin (the plaintext is shown
-once, in a message) and revoked with an action. ``Role`` changes apply at once (``llana.cache``).
+once, in a message) and revoked with an action. ``Role`` changes apply at once (``llana.permissions.cache``).
 """
 from __future__ import annotations
 
@@ -15,20 +15,19 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 
+from llana.auth.identities import identity_for_user
 from llana.models import ApiKey, PublicTable, Relation, Role
-from llana.permissions import (
+from llana.permissions.engine import Level, decide, split_fields
+from llana.permissions.ownership import (
     IdentityColumnError,
-    Level,
-    decide_for,
-    identity_for_user,
     model_for_table,
     resolve_owner_path,
-    split_fields,
     table_names,
 )
+from llana.registry import get_table
 
 
 def _table_choices() -> list[tuple[str, str]]:
@@ -36,8 +35,6 @@ def _table_choices() -> list[tuple[str, str]]:
 
 
 def _columns(table: str) -> set[str]:
-    from llana.registry import get_table
-
     exposed = get_table(table)
     return set(exposed.columns) if exposed is not None else set()
 
@@ -111,7 +108,7 @@ class RoleAdmin(admin.ModelAdmin):
             for table in table_names():
                 cells = []
                 for level in (Level.READ, Level.WRITE, Level.DELETE):
-                    decision = decide_for(identity, table, level)
+                    decision = decide(identity, table, level)
                     if not decision.allowed:
                         cells.append({"state": "denied", "text": decision.message})
                     elif decision.restriction is not None:
@@ -211,7 +208,3 @@ class ApiKeyAdmin(admin.ModelAdmin):
             old.revoked = True
             old.save(update_fields=["revoked"])
             self._show_once(request, row, plaintext)
-
-
-def effective_url() -> str:
-    return reverse("admin:llana_role_effective")

@@ -1,4 +1,4 @@
-"""HOSTS: the client addresses allowed to use the API (Llana's ``HOSTS``, reference 6.6, without its holes).
+"""HOSTS: the client addresses allowed to use the API (Llana's ``HOSTS``, without its holes; ``docs/auth.md``).
 
 ``LLANA["HOSTS"]`` lists IPs and CIDR ranges (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1"``;
 ``"localhost"`` means ``127.0.0.0/8`` and ``::1``). Empty = every address is allowed.

@@ -5,8 +5,8 @@ names (``field.column``); the registry maps them to ORM attribute names (``field
 are named by the other table: a model's foreign keys, the foreign keys pointing at it, and the manual
 ``_llana_relation`` rows, in both directions.
 
-The registry is built once per process and cleared when ``LLANA`` changes or a ``_llana_relation``
-row is saved or deleted (``clear_registry()``).
+The registry is built once per process and cleared (``clear_registry()``, connected by ``llana.receivers``)
+when ``LLANA`` changes or a ``_llana_relation`` row is saved or deleted.
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.signals import setting_changed
 from django.db import DatabaseError, models
-from django.db.models.signals import post_delete, post_save
 
+from llana.models import Relation as RelationRow
 from llana.settings import llana_settings
 
 logger = logging.getLogger(__name__)
@@ -197,8 +196,6 @@ def add_relation(table: Table, relation: Relation) -> None:
 
 
 def manual_relations() -> list[Any]:
-    from llana.models import Relation as RelationRow
-
     try:
         return list(RelationRow.objects.all())
     except DatabaseError:  # table not migrated yet
@@ -255,18 +252,9 @@ def table_for_model(model: type[models.Model]) -> Table | None:
     return table if table is not None and table.model is model else None
 
 
-def clear_registry(*args: Any, **kwargs: Any) -> None:
+def clear_registry() -> None:
     """Forget the cached tables (after a ``_llana_relation`` change, or in tests)."""
     global _registry
     with _lock:
         _registry = None
 
-
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("LLANA", "AUTH_USER_MODEL", "INSTALLED_APPS"):
-        clear_registry()
-
-
-setting_changed.connect(_on_setting_changed, dispatch_uid="llana.registry.setting_changed")
-post_save.connect(clear_registry, sender="llana.Relation", dispatch_uid="llana.registry.relation_saved")
-post_delete.connect(clear_registry, sender="llana.Relation", dispatch_uid="llana.registry.relation_deleted")

@@ -1,4 +1,4 @@
-"""Llana's demo tables (reference section 11): same table names, primary keys and column names.
+"""Llana's demo tables (``docs/demo.md``): same table names, primary keys and column names.
 
 Python attribute names are Django's (snake_case); ``db_table`` and ``db_column`` carry Llana's names,
 which are what the API shows (the API speaks database column names).

@@ -70,7 +70,7 @@ async def test_async_unrouted_path_is_json_404() -> None:
 @pytest.mark.django_db(transaction=True)
 @override_settings(LLANA=OPEN)
 async def test_async_unexpected_error_is_json_500(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llana import viewsets
+    from llana.api import views as viewsets
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
