@@ -11,7 +11,7 @@ from django.core.management.base import SystemCheckError
 
 from llana.auth.tokens import parse_duration, signing_key
 from llana.hosts import parse_hosts
-from llana.settings import llana_settings
+from llana.settings import IMPORT_STRINGS, llana_settings
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,13 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         if not ok:
             messages.append(
                 Error(f"LLANA[{name!r}] must be a number of seconds (0 = no cache).", hint=f"e.g. {name}=600", id="llana.E016")
+            )
+    for name in IMPORT_STRINGS:
+        try:
+            getattr(llana_settings, name)
+        except ImportError as exc:
+            messages.append(
+                Error(f"LLANA[{name!r}] does not import: {exc}", hint="Give dotted paths to existing classes.", id="llana.E017")
             )
     if "rest_framework_simplejwt.token_blacklist" not in settings.INSTALLED_APPS:
         messages.append(

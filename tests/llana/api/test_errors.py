@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from llana.api import views
+
 pytestmark = pytest.mark.django_db
 
 
@@ -69,12 +71,10 @@ def test_head_and_options(open_api: Any, demo: Any) -> None:
 
 def test_unexpected_error_is_json_500(open_api: Any, demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The safety net: a bug in a view still answers JSON without a traceback."""
-    from llana.api import views as viewsets
-
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(viewsets, "fetch_rows", broken)
+    monkeypatch.setattr(views, "fetch_rows", broken)
     response = open_api.get("/Customer/")
     assert response.status_code == 500
     assert response.json() == {"statusCode": 500, "error": "Internal Server Error", "message": "Internal server error"}
