@@ -49,19 +49,28 @@ def _check_fields(form: forms.ModelForm, table: str | None) -> None:
         form.add_error("allowed_fields", f"Not columns of {table}: {', '.join(unknown)}")
 
 
-class RoleForm(forms.ModelForm):
+class TableChoiceForm(forms.ModelForm):
+    """A form whose ``table`` is chosen from the API's tables."""
+
+    table = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table_field = self.fields["table"]
+        assert isinstance(table_field, forms.ChoiceField)  # declared above
+        table_field.choices = _table_choices()
+
+
+class RoleForm(TableChoiceForm):
     table = forms.ChoiceField(required=False, help_text="The table of a custom row (custom rows only).")
 
     class Meta:
         model = Role
         fields = ["role", "custom", "table", "records", "own_records", "identity_column", "allowed_fields"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["table"].choices = _table_choices()
-
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         custom, table = data.get("custom"), data.get("table") or None
         if custom and not table:
             self.add_error("table", "A custom row needs a table.")
@@ -130,19 +139,16 @@ class RoleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/llana/role/effective.html", context)
 
 
-class PublicTableForm(forms.ModelForm):
+class PublicTableForm(TableChoiceForm):
     table = forms.ChoiceField()
 
     class Meta:
         model = PublicTable
         fields = ["table", "access_level", "allowed_fields"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["table"].choices = _table_choices()
-
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         _check_fields(self, data.get("table"))
         return data
 
@@ -167,10 +173,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     actions = ["revoke_keys", "replace_keys"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["user", "name", "expires"]
-        return ["user", "name", "prefix", "created", "last_used", "expires", "revoked"]
+            return ("user", "name", "expires")
+        return ("user", "name", "prefix", "created", "last_used", "expires", "revoked")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         return ["user", "prefix", "created", "last_used"] if obj is not None else []

@@ -52,6 +52,9 @@ class HybridMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
 
+    def __call__(self, request: HttpRequest) -> Any:
+        raise NotImplementedError  # pragma: no cover - every subclass answers
+
 
 class LlanaMiddleware(HybridMiddleware):
     """Llana's headers and JSON errors (sync and async)."""

@@ -37,7 +37,7 @@ class Column:
 
     name: str  # the DB column name (the API name)
     attname: str  # the ORM attribute (``customer_id`` for the FK column ``custId``)
-    field: models.Field  # type: ignore[type-arg]
+    field: models.Field
     type: str  # string number boolean date json enum unknown
     nullable: bool
     required: bool
@@ -50,7 +50,7 @@ class Column:
     enums: tuple[Any, ...] | None
 
     @property
-    def target(self) -> models.Field:  # type: ignore[type-arg]
+    def target(self) -> models.Field:
         """The field that gives the column its values (the referenced field for a foreign key)."""
         return self.field.target_field if self.foreign_key else self.field  # type: ignore[attr-defined]
 
@@ -95,7 +95,7 @@ class Table:
         return self.columns.get(name)
 
 
-def column_type(f: models.Field) -> str:  # type: ignore[type-arg]
+def column_type(f: models.Field) -> str:
     if f.choices:
         return "enum"
     if isinstance(f, models.BooleanField):
@@ -119,7 +119,7 @@ def hidden_attnames(model: type[models.Model]) -> set[str]:
     return hidden
 
 
-def make_column(f: models.Field, hidden: bool) -> Column:  # type: ignore[type-arg]
+def make_column(f: models.Field, hidden: bool) -> Column:
     fk = f.is_relation and f.many_to_one
     value_field = f.target_field if fk else f  # type: ignore[attr-defined]
     auto = isinstance(f, models.AutoField) or getattr(f, "db_returning", False)
@@ -134,7 +134,7 @@ def make_column(f: models.Field, hidden: bool) -> Column:  # type: ignore[type-a
         required=not (f.null or auto or has_default or (f.blank and f.empty_strings_allowed)),
         unique=bool(f.unique) and not f.primary_key,
         primary_key=f.primary_key,
-        foreign_key=fk,
+        foreign_key=bool(fk),
         auto=auto,
         hidden=hidden,
         max_length=f.max_length,

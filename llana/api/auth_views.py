@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
@@ -16,7 +17,7 @@ from django.contrib.auth.models import update_last_login
 from django.middleware.csrf import get_token
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import TokenError
@@ -77,7 +78,7 @@ def clear_auth_cookies(response: Response) -> None:
 class FormOrJSONNegotiation(JSONOnlyNegotiation):
     """JSON responses always; JSON, urlencoded or multipart request bodies (Llana's login takes forms)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
         return DefaultContentNegotiation().select_parser(request, parsers)
 
 
@@ -107,7 +108,7 @@ class LoginView(_TokenView):
         user = authenticate(request._request, username=username, password=password)
         if user is None or not user_can_authenticate(user):
             raise Unauthorized()
-        update_last_login(None, user)
+        update_last_login(type(user), user)
         logger.info("Login of user %s", user.pk)
         return self.tokens_response(request, tokens_for_user(user))
 

@@ -27,7 +27,7 @@ BINARY_OPERATORS = {"null", "not_null"}
 JSON_OPERATORS = {"equals", "not_equals", "null", "not_null"}
 
 
-class Like(Lookup):  # type: ignore[type-arg]
+class Like(Lookup):
     """Case-insensitive SQL ``LIKE`` with ``!`` as escape character (portable: SQLite, PostgreSQL, MariaDB)."""
 
     lookup_name = "llana_like"

@@ -8,15 +8,15 @@ and fields. Response shapes and errors (``llana.exceptions``) are Llana's: ``doc
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
-from django.db import DatabaseError
+from django.db import DatabaseError, models
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,11 +47,14 @@ logger = logging.getLogger(__name__)
 class JSONOnlyNegotiation(BaseContentNegotiation):
     """JSON in and out, whatever ``Content-Type`` and ``Accept`` say (errors included)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0]  # bodies are JSON whatever the Content-Type says
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers))  # bodies are JSON whatever the Content-Type says
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class LlanaAPIView(APIView):
@@ -71,11 +74,11 @@ class LlanaAPIView(APIView):
     @property
     def identity(self) -> Identity:
         """The caller, as authenticated for this request."""
-        return self.request.auth  # type: ignore[no-any-return]
+        return cast(Identity, self.request.auth)
 
     def decision(self, table: str, level: Level, data: Any = None) -> Decision:
         """The policy's decision for the caller on ``table`` (a refusal is returned, not raised)."""
-        return self.policy.decide(self.identity, table, level, data)  # type: ignore[no-any-return]
+        return self.policy.decide(self.identity, table, level, data)
 
     def read_decision(self, table: str) -> Decision:
         return self.decision(table, Level.READ)
@@ -192,7 +195,7 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
         instance = self.table.model()
         errors = apply_item(self.table, instance, item, creating=True)
         save(self.table, instance, True, errors)
-        if any(f.has_db_default() for f in self.table.model._meta.concrete_fields):
+        if any(f.db_default is not models.NOT_PROVIDED for f in self.table.model._meta.concrete_fields):
             instance.refresh_from_db()  # values computed by the database
         return instance_row(instance, allowed_columns(self.table, decision, None))
 

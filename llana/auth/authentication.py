@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
@@ -101,12 +101,12 @@ class JWTAuthentication(BaseAuthentication):
 def csrf_failure(request: HttpRequest | Request) -> str | None:
     """Django's CSRF check for a cookie-authenticated request; the reason it fails, or None."""
 
-    def dummy_get_response(request: HttpRequest) -> None:  # pragma: no cover - never called
-        return None
+    def dummy_get_response(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+        return HttpResponse()
 
     check = CSRFCheck(dummy_get_response)
     # The DRF request itself, as DRF's SessionAuthentication does: its POST is the parsed form body.
-    check.process_request(request)  # type: ignore[arg-type]
+    check.process_request(request)
     # DRF's CSRFCheck returns the reason (a string) instead of a response.
     reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
     return str(reason) if reason else None

@@ -27,6 +27,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
+from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from llana.settings import llana_settings
@@ -88,7 +89,7 @@ def clear_backend_cache(**kwargs: Any) -> None:
     _backend.cache_clear()
 
 
-class _LlanaToken:
+class _LlanaToken(Token):
     """Mixin: llana's backend (key, algorithm) and Llana's claims."""
 
     def get_token_backend(self) -> TokenBackend:
@@ -118,16 +119,16 @@ class _LlanaToken:
 
 
 class AccessToken(_LlanaToken, SimpleAccessToken):
-    @property  # type: ignore[override]
-    def lifetime(self) -> timedelta:
+    @property
+    def lifetime(self) -> timedelta:  # type: ignore[override]  # simplejwt's is a class attribute; ours follows LLANA
         return access_lifetime()
 
 
 class RefreshToken(_LlanaToken, SimpleRefreshToken):
     access_token_class = AccessToken
 
-    @property  # type: ignore[override]
-    def lifetime(self) -> timedelta:
+    @property
+    def lifetime(self) -> timedelta:  # type: ignore[override]  # simplejwt's is a class attribute; ours follows LLANA
         return refresh_lifetime()
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -49,6 +49,11 @@ def is_system_table(table: str) -> bool:
 
 def is_user_table(table: str) -> bool:
     return get_user_model()._meta.db_table == table
+
+
+def related_model(f: models.Field) -> type[models.Model]:
+    """The model a relation field points to (resolved once apps are loaded: never the string ``"self"``)."""
+    return cast("type[models.Model]", f.related_model)
 
 
 def find_field(model: type[models.Model], name: str) -> models.Field | None:
@@ -141,7 +146,7 @@ def resolve_owner_path(model: type[models.Model], spec: str | None) -> OwnerPath
                 (
                     r
                     for r in current._meta.concrete_fields
-                    if r.is_relation and r.related_model is not None and r.related_model._meta.db_table == segment
+                    if r.is_relation and r.related_model is not None and related_model(r)._meta.db_table == segment
                 ),
                 None,
             )
@@ -152,10 +157,10 @@ def resolve_owner_path(model: type[models.Model], spec: str | None) -> OwnerPath
         if first is None:
             first = f
             if not last:
-                hop_model = f.related_model._meta.label  # type: ignore[union-attr]
+                hop_model = related_model(f)._meta.label
         path.append(f.name)
         if not last:
-            current = f.related_model  # type: ignore[assignment]
+            current = related_model(f)
     assert first is not None
     return OwnerPath(
         label=label, path=tuple(path), column=first.column, attname=first.attname, field_name=first.name, hop_model=hop_model

@@ -22,7 +22,6 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import connections, models, router, transaction
@@ -308,7 +307,8 @@ class Command(BaseCommand):
             "first_name": "Jane", "last_name": "Roe"}
         if hasattr(user_model, "Role"):
             extra["role"] = "ADMIN" if admin else "USER"
-        extra = {key: value for key, value in extra.items() if _has_field(user_model, key)}
+        fields = {f.name for f in user_model._meta.get_fields()}
+        extra = {key: value for key, value in extra.items() if key in fields}
         if admin:
             return manager.create_superuser(email, DEMO_PASSWORD, **extra), 1
         return manager.create_user(email, DEMO_PASSWORD, **extra), 1
@@ -332,10 +332,3 @@ class Command(BaseCommand):
                 for sql in statements:
                     cursor.execute(sql)
 
-
-def _has_field(model: type[models.Model], name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
