@@ -139,15 +139,24 @@ def identity_for_token(token: str | None, *, websocket: bool = True) -> Identity
     Sync (wrap it in ``database_sync_to_async``); cached like every identity. A missing or bad token
     gives an anonymous identity whose ``error`` is Llana's message; ``SKIP_AUTH`` gives ``Identity.skip()``.
     """
+    return identity_and_expiry_for_token(token, websocket=websocket)[0]
+
+
+def identity_and_expiry_for_token(token: str | None, *, websocket: bool = True) -> tuple[Identity, float | None]:
+    """``identity_for_token()``, with the token's expiry (its ``exp``, epoch seconds) when the token
+    identifies a user: a socket authenticated by the token must end when the token does."""
     if llana_settings.SKIP_AUTH:
-        return Identity.skip(websocket=websocket)
+        return Identity.skip(websocket=websocket), None
     if not token or not token.strip() or token.strip() == "Bearer":
-        return Identity.anonymous((401, MISSING_TOKEN_MESSAGE), websocket=websocket)
+        return Identity.anonymous((401, MISSING_TOKEN_MESSAGE), websocket=websocket), None
     try:
         payload = verify_access_token(token)
     except InvalidAccessToken as exc:
-        return Identity.anonymous((401, str(exc)), websocket=websocket)
-    return identity_for_user_pk(user_pk_from_payload(payload), websocket=websocket)
+        return Identity.anonymous((401, str(exc)), websocket=websocket), None
+    identity = identity_for_user_pk(user_pk_from_payload(payload), websocket=websocket)
+    exp = payload.get("exp")
+    expires_at = float(exp) if identity.user_pk is not None and isinstance(exp, int | float) else None
+    return identity, expires_at
 
 
 def user_for_token(token: str) -> Any:

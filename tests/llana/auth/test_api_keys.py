@@ -11,7 +11,11 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from llana.auth.authentication import identify
-from llana.auth.identities import Identity, identity_for_token
+from llana.auth.identities import (
+    Identity,
+    identity_and_expiry_for_token,
+    identity_for_token,
+)
 from llana.auth.tokens import RefreshToken
 from llana.models import ApiKey, hash_api_key
 from project.demo.models import User
@@ -143,3 +147,14 @@ def test_identity_for_token_accepts_with_or_without_bearer(alice: User) -> None:
     alice.is_active = False
     alice.save()
     assert identity_for_token(token).is_anonymous
+
+
+def test_identity_and_expiry_for_token(alice: User) -> None:
+    access = RefreshToken.for_user(alice).access_token
+    identity, expires_at = identity_and_expiry_for_token(str(access))
+    assert identity.user_pk == str(alice.pk)
+    assert expires_at == float(access["exp"])
+    assert identity_and_expiry_for_token("nope") == (Identity.anonymous((401, "Authentication Failed"), websocket=True), None)
+    with override_settings(LLANA={"SKIP_AUTH": True}):
+        assert identity_and_expiry_for_token(None) == (Identity.skip(websocket=True), None)
+
