@@ -19,7 +19,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, models
@@ -35,6 +35,7 @@ from django.utils.duration import duration_iso_string
 from llana.registry import Column
 
 Converter = Callable[[Any], Any]
+_T = TypeVar("_T")
 INT_RE = re.compile(r"^[+-]?\d{1,30}$")
 TRUE_TEXT = {"true", "1"}
 FALSE_TEXT = {"false", "0"}
@@ -65,26 +66,25 @@ def _binary(value: bytes | memoryview) -> str:
     return base64.b64encode(bytes(value)).decode("ascii")
 
 
+def _isoformat(value: dt.date | dt.time) -> str:
+    return value.isoformat()
+
+
+# The JSON form of a database value, by field class, first match wins (DateTimeField before DateField).
+OUTPUT_CONVERTERS: tuple[tuple[type[models.Field] | tuple[type[models.Field], ...], Converter], ...] = (
+    (models.DateTimeField, _datetime),
+    ((models.DateField, models.TimeField), _isoformat),
+    (models.DecimalField, _decimal),
+    (models.FloatField, _float),
+    (models.BinaryField, _binary),
+    ((models.UUIDField, models.FileField), str),
+    (models.DurationField, duration_iso_string),
+)
+
+
 def output_converter(column: Column) -> Converter | None:
     """A function turning a non-null DB value of ``column`` into a JSON value (None: keep as is)."""
-    f = column.target
-    if isinstance(f, models.DateTimeField):
-        return _datetime
-    if isinstance(f, models.DateField | models.TimeField):
-        return lambda v: v.isoformat()
-    if isinstance(f, models.DecimalField):
-        return _decimal
-    if isinstance(f, models.FloatField):
-        return _float
-    if isinstance(f, models.BinaryField):
-        return _binary
-    if isinstance(f, models.UUIDField):
-        return str
-    if isinstance(f, models.DurationField):
-        return duration_iso_string
-    if isinstance(f, models.FileField):
-        return str
-    return None
+    return next((convert for kind, convert in OUTPUT_CONVERTERS if isinstance(column.target, kind)), None)
 
 
 class RowBuilder:
@@ -162,19 +162,34 @@ def _date_message(column: Column) -> str:
     return f"{column.name} must be a valid ISO 8601 date string"
 
 
-def _datetime_value(column: Column, value: Any) -> dt.datetime:
+def _date_text(column: Column, value: Any, parse: Callable[[str], _T | None], fallback: Callable[[str], _T | None]) -> _T:
+    """``parse(text)``, else ``fallback(text)``; a ``ValueError`` naming the column when neither parses."""
     if not isinstance(value, str):
         raise ValueError(_date_message(column))
     text = value.strip()
     try:
-        parsed = parse_datetime(text)
+        parsed = parse(text)
         if parsed is None:
-            day = parse_date(text)
-            parsed = dt.datetime.combine(day, dt.time()) if day is not None else None
+            parsed = fallback(text)
     except ValueError:
         parsed = None
     if parsed is None:
         raise ValueError(_date_message(column))
+    return parsed
+
+
+def _midnight(text: str) -> dt.datetime | None:
+    day = parse_date(text)
+    return dt.datetime.combine(day, dt.time()) if day is not None else None
+
+
+def _day(text: str) -> dt.date | None:
+    moment = parse_datetime(text)
+    return moment.date() if moment is not None else None
+
+
+def _datetime_value(column: Column, value: Any) -> dt.datetime:
+    parsed = _date_text(column, value, parse_datetime, _midnight)
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=dt.timezone.utc)  # no zone given: UTC
     try:
@@ -185,19 +200,7 @@ def _datetime_value(column: Column, value: Any) -> dt.datetime:
 
 
 def _date_value(column: Column, value: Any) -> dt.date:
-    if not isinstance(value, str):
-        raise ValueError(_date_message(column))
-    text = value.strip()
-    try:
-        day = parse_date(text)
-        if day is None:
-            moment = parse_datetime(text)
-            day = moment.date() if moment is not None else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ValueError(_date_message(column))
-    return day
+    return _date_text(column, value, parse_date, _day)
 
 
 def _time_value(column: Column, value: Any) -> dt.time:
