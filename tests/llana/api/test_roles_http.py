@@ -46,16 +46,6 @@ def admin_user() -> User:
 
 
 @pytest.fixture
-def alice() -> User:
-    return make_user("alice@test.com")
-
-
-@pytest.fixture
-def bob() -> User:
-    return make_user("bob@test.com")
-
-
-@pytest.fixture
 def admin(admin_user: User) -> Caller:
     return Caller(admin_user)
 

@@ -31,11 +31,6 @@ DEMO_KEY = "Ex@mp1eS$Cu7eAp!K3y"
 
 
 @pytest.fixture
-def alice() -> User:
-    return make_user("alice@test.com")
-
-
-@pytest.fixture
 def key(alice: User) -> str:
     return ApiKey.objects.create_key(alice, "test")[1]
 

@@ -21,16 +21,6 @@ def admin() -> User:
     return make_user("admin@test.com", "ADMIN")
 
 
-@pytest.fixture
-def alice() -> User:
-    return make_user("alice@test.com")
-
-
-@pytest.fixture
-def bob() -> User:
-    return make_user("bob@test.com")
-
-
 def rows(model, decision: Decision) -> list:
     qs = model.objects.all()
     if decision.restriction is not None:
