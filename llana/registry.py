@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -52,7 +52,7 @@ class Column:
     @property
     def target(self) -> models.Field:
         """The field that gives the column its values (the referenced field for a foreign key)."""
-        return self.field.target_field if self.foreign_key else self.field  # type: ignore[attr-defined]
+        return target_field(self.field) if self.foreign_key else self.field
 
     @property
     def is_text(self) -> bool:
@@ -95,6 +95,16 @@ class Table:
         return self.columns.get(name)
 
 
+def related_model(f: models.Field) -> type[models.Model]:
+    """The model a relation field points to (resolved once apps are loaded: never the string ``"self"``)."""
+    return cast("type[models.Model]", f.related_model)
+
+
+def target_field(f: models.Field) -> models.Field:
+    """The field a foreign key refers to (usually the other model's pk)."""
+    return cast(models.ForeignKey, f).target_field
+
+
 def column_type(f: models.Field) -> str:
     if f.choices:
         return "enum"
@@ -121,7 +131,7 @@ def hidden_attnames(model: type[models.Model]) -> set[str]:
 
 def make_column(f: models.Field, hidden: bool) -> Column:
     fk = f.is_relation and f.many_to_one
-    value_field = f.target_field if fk else f  # type: ignore[attr-defined]
+    value_field = target_field(f) if fk else f
     auto = isinstance(f, models.AutoField) or getattr(f, "db_returning", False)
     has_default = f.has_default() or f.db_default is not models.NOT_PROVIDED
     enums = tuple(value for value, _label in f.flatchoices) if f.choices else None
@@ -210,10 +220,10 @@ def build_registry() -> dict[str, Table]:
         for f in table.model._meta.concrete_fields:
             if not (f.is_relation and f.many_to_one):
                 continue
-            parent = by_model.get(f.related_model)  # type: ignore[arg-type]
+            parent = by_model.get(related_model(f))
             if parent is None:
                 continue
-            target = f.target_field.column  # type: ignore[attr-defined]
+            target = target_field(f).column
             add_relation(table, Relation(parent.name, target, table.name, f.column))
             add_relation(parent, Relation(table.name, f.column, parent.name, target))
     for row in manual_relations():

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from llana.registry import Column, Table, registry
+from llana.registry import Column, Table, registry, related_model
 from llana.settings import llana_settings
 
 OPENAPI_VERSION = "3.1.0"
@@ -88,7 +88,7 @@ def column_schema(column: Column) -> dict[str, Any]:
     if column.primary_key:
         notes.append("Primary key.")
     if column.foreign_key:
-        related = column.field.related_model._meta.db_table  # type: ignore[union-attr]
+        related = related_model(column.field)._meta.db_table
         notes.append(f"References {related}.{column.target.column}.")
     if column.unique:
         notes.append("Unique.")

@@ -273,9 +273,12 @@ def _compile_custom(table: str, row: Any) -> RoleGrant:
 
 
 def _union(fields: list[frozenset[str] | None]) -> frozenset[str] | None:
-    if any(f is None for f in fields):
-        return None
-    return frozenset().union(*fields)  # type: ignore[arg-type]
+    names: frozenset[str] = frozenset()
+    for f in fields:
+        if f is None:
+            return None
+        names |= f
+    return names
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
 
-from llana.registry import get_table, registry
+from llana.registry import get_table, registry, related_model
 
 SYSTEM_TABLE_PREFIX = "_llana_"
 
@@ -49,11 +49,6 @@ def is_system_table(table: str) -> bool:
 
 def is_user_table(table: str) -> bool:
     return get_user_model()._meta.db_table == table
-
-
-def related_model(f: models.Field) -> type[models.Model]:
-    """The model a relation field points to (resolved once apps are loaded: never the string ``"self"``)."""
-    return cast("type[models.Model]", f.related_model)
 
 
 def find_field(model: type[models.Model], name: str) -> models.Field | None:
