@@ -2,7 +2,7 @@
 
 Table names are chosen from the registry (not typed), ``identity_column`` and ``allowed_fields`` are
 checked against the chosen table's columns. API keys are created in admin (the plaintext is shown
-once, in a message) and revoked with an action. ``Role`` changes apply at once (``llana.cache``).
+once, in a message) and revoked with an action. ``Role`` changes apply at once (``llana.permissions.cache``).
 """
 from __future__ import annotations
 
@@ -15,20 +15,19 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 
+from llana.auth.identities import identity_for_user
 from llana.models import ApiKey, PublicTable, Relation, Role
-from llana.permissions import (
+from llana.permissions.engine import Level, decide, split_fields
+from llana.permissions.ownership import (
     IdentityColumnError,
-    Level,
-    decide_for,
-    identity_for_user,
     model_for_table,
     resolve_owner_path,
-    split_fields,
     table_names,
 )
+from llana.registry import get_table
 
 
 def _table_choices() -> list[tuple[str, str]]:
@@ -36,8 +35,6 @@ def _table_choices() -> list[tuple[str, str]]:
 
 
 def _columns(table: str) -> set[str]:
-    from llana.registry import get_table
-
     exposed = get_table(table)
     return set(exposed.columns) if exposed is not None else set()
 
@@ -52,19 +49,28 @@ def _check_fields(form: forms.ModelForm, table: str | None) -> None:
         form.add_error("allowed_fields", f"Not columns of {table}: {', '.join(unknown)}")
 
 
-class RoleForm(forms.ModelForm):
+class TableChoiceForm(forms.ModelForm):
+    """A form whose ``table`` is chosen from the API's tables."""
+
+    table = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table_field = self.fields["table"]
+        assert isinstance(table_field, forms.ChoiceField)  # declared above
+        table_field.choices = _table_choices()
+
+
+class RoleForm(TableChoiceForm):
     table = forms.ChoiceField(required=False, help_text="The table of a custom row (custom rows only).")
 
     class Meta:
         model = Role
         fields = ["role", "custom", "table", "records", "own_records", "identity_column", "allowed_fields"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["table"].choices = _table_choices()
-
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         custom, table = data.get("custom"), data.get("table") or None
         if custom and not table:
             self.add_error("table", "A custom row needs a table.")
@@ -111,7 +117,7 @@ class RoleAdmin(admin.ModelAdmin):
             for table in table_names():
                 cells = []
                 for level in (Level.READ, Level.WRITE, Level.DELETE):
-                    decision = decide_for(identity, table, level)
+                    decision = decide(identity, table, level)
                     if not decision.allowed:
                         cells.append({"state": "denied", "text": decision.message})
                     elif decision.restriction is not None:
@@ -133,19 +139,16 @@ class RoleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/llana/role/effective.html", context)
 
 
-class PublicTableForm(forms.ModelForm):
+class PublicTableForm(TableChoiceForm):
     table = forms.ChoiceField()
 
     class Meta:
         model = PublicTable
         fields = ["table", "access_level", "allowed_fields"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["table"].choices = _table_choices()
-
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         _check_fields(self, data.get("table"))
         return data
 
@@ -170,10 +173,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     actions = ["revoke_keys", "replace_keys"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["user", "name", "expires"]
-        return ["user", "name", "prefix", "created", "last_used", "expires", "revoked"]
+            return ("user", "name", "expires")
+        return ("user", "name", "prefix", "created", "last_used", "expires", "revoked")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         return ["user", "prefix", "created", "last_used"] if obj is not None else []
@@ -211,7 +214,3 @@ class ApiKeyAdmin(admin.ModelAdmin):
             old.revoked = True
             old.save(update_fields=["revoked"])
             self._show_once(request, row, plaintext)
-
-
-def effective_url() -> str:
-    return reverse("admin:llana_role_effective")

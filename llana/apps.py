@@ -10,7 +10,8 @@ class LlanaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from llana import checks  # noqa: F401  (registers the checks)
-        from llana.cache import connect_signals
+        # Imported here, not at module level: both import models, which Django loads after this module.
+        from llana import checks, receivers
 
-        connect_signals()
+        checks.register()  # the checks of llana.checks
+        receivers.connect()

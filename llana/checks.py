@@ -1,11 +1,19 @@
 """System checks for ``LLANA``: a bad value stops the server with a message naming the setting."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.conf import settings
+from django.core import checks
+from django.core.checks import CheckMessage, Error, Warning
+from django.core.management.base import SystemCheckError
 
-from llana.settings import llana_settings
+from llana.auth.tokens import parse_duration, signing_key
+from llana.hosts import parse_hosts
+from llana.settings import IMPORT_STRINGS, llana_settings
+
+logger = logging.getLogger(__name__)
 
 
 def _positive_int(name: str, value: Any, errors: list[Error], check_id: str) -> None:
@@ -23,7 +31,6 @@ def _positive_int(name: str, value: Any, errors: list[Error], check_id: str) -> 
         )
 
 
-@register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
     _positive_int("DEFAULT_LIMIT", llana_settings.DEFAULT_LIMIT, errors, "llana.E001")
@@ -31,7 +38,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return errors
 
 
-# --- authentication and authorization (issue 4): ids llana.E010–E019, llana.W010–W019 --------------
+# --- authentication and authorization: ids llana.E010–E019, llana.W010–W019 --------------
 
 INSECURE_KEYS = {"S$3cr3tK3y", "S$3cr3tK3yRefresh", "secret", "changeme"}
 
@@ -41,13 +48,7 @@ def jwt_key_is_insecure(key: str) -> bool:
     return key.startswith("django-insecure") or key in INSECURE_KEYS or len(key) < 32
 
 
-@register()
 def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from django.conf import settings
-
-    from llana.hosts import parse_hosts
-    from llana.tokens import parse_duration, signing_key
-
     messages: list[CheckMessage] = []
     if not settings.DEBUG and not llana_settings.SKIP_AUTH and jwt_key_is_insecure(signing_key()):
         messages.append(
@@ -114,6 +115,13 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             messages.append(
                 Error(f"LLANA[{name!r}] must be a number of seconds (0 = no cache).", hint=f"e.g. {name}=600", id="llana.E016")
             )
+    for name in IMPORT_STRINGS:
+        try:
+            getattr(llana_settings, name)
+        except ImportError as exc:
+            messages.append(
+                Error(f"LLANA[{name!r}] does not import: {exc}", hint="Give dotted paths to existing classes.", id="llana.E017")
+            )
     if "rest_framework_simplejwt.token_blacklist" not in settings.INSTALLED_APPS:
         messages.append(
             Warning(
@@ -137,18 +145,19 @@ def run_startup_checks() -> None:
 
     Raises ``django.core.management.base.SystemCheckError`` listing every serious problem.
     """
-    import logging
-
-    from django.core import checks
-    from django.core.management.base import SystemCheckError
-
     messages = checks.run_checks(include_deployment_checks=False)
     serious = [m for m in messages if m.is_serious() and not m.is_silenced()]
     for message in messages:
         if message not in serious and not message.is_silenced():
-            logging.getLogger(__name__).warning("%s", message)
+            logger.warning("%s", message)
     if serious:
         raise SystemCheckError(
             "django-llana refuses to start, the system checks found errors:\n"
             + "\n".join(str(m) for m in serious)
         )
+
+
+def register() -> None:
+    """Register llana's checks with Django (called by ``LlanaConfig.ready()``)."""
+    checks.register(check_settings)
+    checks.register(check_auth_settings)

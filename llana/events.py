@@ -80,8 +80,8 @@ class TableEvent:
 def owner_specs(table: str) -> list[str]:
     """The distinct ``identity_column`` values of the own-records rules on ``table`` (cached with the
     identity cache, so a ``Role`` change is seen at once)."""
-    from llana import cache
     from llana.models import Role
+    from llana.permissions import cache
     from llana.settings import llana_settings
 
     def load() -> list[str]:
@@ -102,7 +102,7 @@ def owner_values(model: type[models.Model], table: str, instance: models.Model) 
     A path on the table itself is read from the instance; a path through a relation costs one query.
     A rule whose ``identity_column`` does not resolve is skipped (``llana.permissions`` denies it).
     """
-    from llana.permissions import IdentityColumnError, resolve_owner_path
+    from llana.permissions.ownership import IdentityColumnError, resolve_owner_path
 
     specs = owner_specs(table)
     if not specs:

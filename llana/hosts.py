@@ -1,4 +1,4 @@
-"""HOSTS: the client addresses allowed to use the API (Llana's ``HOSTS``, reference 6.6, without its holes).
+"""HOSTS: the client addresses allowed to use the API (Llana's ``HOSTS``, without its holes; ``docs/auth.md``).
 
 ``LLANA["HOSTS"]`` lists IPs and CIDR ranges (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1"``;
 ``"localhost"`` means ``127.0.0.0/8`` and ``::1``). Empty = every address is allowed.
@@ -21,6 +21,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from llana.auth.credentials import scope_header
 from llana.exceptions import error_body
 from llana.middleware import HybridMiddleware
 from llana.settings import llana_settings
@@ -97,11 +98,7 @@ def scope_address(scope: dict[str, Any]) -> str | None:
     """The client address of an ASGI scope (HTTP or WebSocket), by the same rule."""
     header = llana_settings.TRUSTED_PROXY_HEADER
     if header:
-        wanted = header.lower().encode("latin-1")
-        for name, value in scope.get("headers") or ():
-            if name.lower() == wanted:
-                return _from_header(value.decode("latin-1"))
-        return None
+        return _from_header(scope_header(scope, header.lower().encode("latin-1")))
     client = scope.get("client")
     return client[0] if client else None
 

@@ -1,8 +1,8 @@
 """``LlanaMiddleware``: Llana's headers on every response, and JSON errors outside DRF.
 
-- ``X-Robots-Tag: noindex, nofollow`` on every response (reference 1.1).
+- ``X-Robots-Tag: noindex, nofollow`` on every response, as Llana sends it.
 - The ``x-request-id`` request header is echoed as a response header (bodies carry it as
-  ``_x_request_id``, reference 1.3).
+  ``_x_request_id``; ``docs/rest-api.md``).
 - Django's own 404/405 pages (unrouted paths, or raised from llana's views) become
   ``{"statusCode", "error", "message"}`` JSON; an unexpected exception in a llana view is logged and
   answered with a JSON 500, never a traceback.
@@ -51,6 +51,9 @@ class HybridMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        raise NotImplementedError  # pragma: no cover - every subclass answers
 
 
 class LlanaMiddleware(HybridMiddleware):

@@ -1,4 +1,4 @@
-"""Llana's system tables: roles, public tables, manual relations and API keys (reference section 9)."""
+"""Llana's system tables: roles, public tables, manual relations and API keys (``docs/auth.md``, ``docs/rest-api.md``)."""
 from __future__ import annotations
 
 import hashlib
@@ -138,7 +138,7 @@ class ApiKey(models.Model):
     # Never shown by the API (llana.registry): the hash is a secret too.
     LLANA_HIDDEN_FIELDS = ("key_hash",)
     # A USER managing its own keys through the API (seeded own-records role) may rename a key or
-    # revoke it, nothing else: keys are created by llana_create_api_key or the admin (llana.permissions).
+    # revoke it, nothing else: keys are created by llana_create_api_key or the admin (llana.permissions.engine).
     LLANA_OWNER_READONLY_FIELDS = ("key_hash", "prefix", "created", "last_used", "expires")
     LLANA_OWNER_ONE_WAY_FIELDS = {"revoked": True}
 

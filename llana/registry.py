@@ -5,22 +5,21 @@ names (``field.column``); the registry maps them to ORM attribute names (``field
 are named by the other table: a model's foreign keys, the foreign keys pointing at it, and the manual
 ``_llana_relation`` rows, in both directions.
 
-The registry is built once per process and cleared when ``LLANA`` changes or a ``_llana_relation``
-row is saved or deleted (``clear_registry()``).
+The registry is built once per process and cleared (``clear_registry()``, connected by ``llana.receivers``)
+when ``LLANA`` changes or a ``_llana_relation`` row is saved or deleted.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.signals import setting_changed
 from django.db import DatabaseError, models
-from django.db.models.signals import post_delete, post_save
 
+from llana.models import Relation as RelationRow
 from llana.settings import llana_settings
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ class Column:
 
     name: str  # the DB column name (the API name)
     attname: str  # the ORM attribute (``customer_id`` for the FK column ``custId``)
-    field: models.Field  # type: ignore[type-arg]
+    field: models.Field
     type: str  # string number boolean date json enum unknown
     nullable: bool
     required: bool
@@ -51,9 +50,9 @@ class Column:
     enums: tuple[Any, ...] | None
 
     @property
-    def target(self) -> models.Field:  # type: ignore[type-arg]
+    def target(self) -> models.Field:
         """The field that gives the column its values (the referenced field for a foreign key)."""
-        return self.field.target_field if self.foreign_key else self.field  # type: ignore[attr-defined]
+        return target_field(self.field) if self.foreign_key else self.field
 
     @property
     def is_text(self) -> bool:
@@ -96,7 +95,17 @@ class Table:
         return self.columns.get(name)
 
 
-def column_type(f: models.Field) -> str:  # type: ignore[type-arg]
+def related_model(f: models.Field) -> type[models.Model]:
+    """The model a relation field points to (resolved once apps are loaded: never the string ``"self"``)."""
+    return cast("type[models.Model]", f.related_model)
+
+
+def target_field(f: models.Field) -> models.Field:
+    """The field a foreign key refers to (usually the other model's pk)."""
+    return cast(models.ForeignKey, f).target_field
+
+
+def column_type(f: models.Field) -> str:
     if f.choices:
         return "enum"
     if isinstance(f, models.BooleanField):
@@ -120,9 +129,9 @@ def hidden_attnames(model: type[models.Model]) -> set[str]:
     return hidden
 
 
-def make_column(f: models.Field, hidden: bool) -> Column:  # type: ignore[type-arg]
+def make_column(f: models.Field, hidden: bool) -> Column:
     fk = f.is_relation and f.many_to_one
-    value_field = f.target_field if fk else f  # type: ignore[attr-defined]
+    value_field = target_field(f) if fk else f
     auto = isinstance(f, models.AutoField) or getattr(f, "db_returning", False)
     has_default = f.has_default() or f.db_default is not models.NOT_PROVIDED
     enums = tuple(value for value, _label in f.flatchoices) if f.choices else None
@@ -135,7 +144,7 @@ def make_column(f: models.Field, hidden: bool) -> Column:  # type: ignore[type-a
         required=not (f.null or auto or has_default or (f.blank and f.empty_strings_allowed)),
         unique=bool(f.unique) and not f.primary_key,
         primary_key=f.primary_key,
-        foreign_key=fk,
+        foreign_key=bool(fk),
         auto=auto,
         hidden=hidden,
         max_length=f.max_length,
@@ -197,8 +206,6 @@ def add_relation(table: Table, relation: Relation) -> None:
 
 
 def manual_relations() -> list[Any]:
-    from llana.models import Relation as RelationRow
-
     try:
         return list(RelationRow.objects.all())
     except DatabaseError:  # table not migrated yet
@@ -213,10 +220,10 @@ def build_registry() -> dict[str, Table]:
         for f in table.model._meta.concrete_fields:
             if not (f.is_relation and f.many_to_one):
                 continue
-            parent = by_model.get(f.related_model)  # type: ignore[arg-type]
+            parent = by_model.get(related_model(f))
             if parent is None:
                 continue
-            target = f.target_field.column  # type: ignore[attr-defined]
+            target = target_field(f).column
             add_relation(table, Relation(parent.name, target, table.name, f.column))
             add_relation(parent, Relation(table.name, f.column, parent.name, target))
     for row in manual_relations():
@@ -255,18 +262,9 @@ def table_for_model(model: type[models.Model]) -> Table | None:
     return table if table is not None and table.model is model else None
 
 
-def clear_registry(*args: Any, **kwargs: Any) -> None:
+def clear_registry() -> None:
     """Forget the cached tables (after a ``_llana_relation`` change, or in tests)."""
     global _registry
     with _lock:
         _registry = None
 
-
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("LLANA", "AUTH_USER_MODEL", "INSTALLED_APPS"):
-        clear_registry()
-
-
-setting_changed.connect(_on_setting_changed, dispatch_uid="llana.registry.setting_changed")
-post_save.connect(clear_registry, sender="llana.Relation", dispatch_uid="llana.registry.relation_saved")
-post_delete.connect(clear_registry, sender="llana.Relation", dispatch_uid="llana.registry.relation_deleted")

@@ -1,6 +1,10 @@
 """``llana_settings``: the ``LLANA`` Django setting, read lazily, with documented defaults.
 
 Values are validated by ``llana.checks`` at startup; code reads them typed through ``llana_settings``.
+Swappable policies are import strings (``IMPORT_STRINGS``), imported on first use as DRF's
+``api_settings`` does: ``AUTHENTICATION_CLASSES`` (DRF authentication classes, asked in order) and
+``PERMISSION_POLICY`` (a class whose ``decide(identity, table, level, data=None)`` returns a
+``Decision``; one instance per request).
 """
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from rest_framework.settings import perform_import
 
 DEFAULTS: dict[str, Any] = {
     # Tables (db_table names) exposed by the API; None = every model of the project's own apps + the user model.
@@ -53,7 +58,17 @@ DEFAULTS: dict[str, Any] = {
     "DOCS_TITLE": "API Documentation",
     # Django cache alias holding identities and compiled permissions.
     "CACHE_ALIAS": "default",
+    # DRF authentication classes asked in order by every llana endpoint (the first user found wins).
+    "AUTHENTICATION_CLASSES": [
+        "llana.auth.authentication.APIKeyAuthentication",
+        "llana.auth.authentication.JWTAuthentication",
+    ],
+    # The permission policy of the REST endpoints: Llana's roles engine.
+    "PERMISSION_POLICY": "llana.permissions.engine.RolePolicy",
 }
+
+# Settings given as import strings (a dotted path, or a list of them).
+IMPORT_STRINGS = ("AUTHENTICATION_CLASSES", "PERMISSION_POLICY")
 
 
 class LlanaSettings:
@@ -63,6 +78,8 @@ class LlanaSettings:
         if name not in DEFAULTS:
             raise AttributeError(f"Invalid LLANA setting: {name!r}")
         value = getattr(settings, "LLANA", {}).get(name, DEFAULTS[name])
+        if name in IMPORT_STRINGS:
+            value = perform_import(value, name)
         setattr(self, name, value)
         return value
 

@@ -6,11 +6,12 @@ names ``admin``, ``auth`` and ``tables`` are never taken as table names.
 """
 from __future__ import annotations
 
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 from rest_framework.routers import DynamicRoute, Route, SimpleRouter
 
-from llana.docs_views import docs_view, openapi_view
-from llana.viewsets import TablesView, TableViewSet
+from llana.api.auth_views import LoginView, LogoutView, ProfileView, RefreshView
+from llana.api.views import TablesView, TableViewSet
+from llana.openapi.docs_views import docs_view, openapi_view
 
 # A table name: one path segment that is not one of the reserved prefixes.
 TABLE_PATTERN = r"(?P<table>(?!(?:admin|auth|tables)(?:/|$))[^/]+)"
@@ -50,7 +51,10 @@ router.register(TABLE_PATTERN, TableViewSet, basename="llana-table")
 urlpatterns = [
     path("", docs_view, name="llana-docs"),
     path("openapi.json", openapi_view, name="llana-openapi"),
-    path("auth/", include("llana.auth_urls")),
+    path("auth/login", LoginView.as_view(), name="llana-login"),
+    path("auth/refresh", RefreshView.as_view(), name="llana-refresh"),
+    path("auth/logout", LogoutView.as_view(), name="llana-logout"),
+    path("auth/profile", ProfileView.as_view({"get": "profile"}), name="llana-profile"),
     re_path(r"^tables/?$", TablesView.as_view(), name="llana-tables"),
     *router.urls,
 ]

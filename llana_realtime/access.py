@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llana.permissions import Decision, Identity
+    from llana.auth.identities import Identity
+    from llana.permissions.engine import Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ def read_access(identity: Identity, table: str) -> tuple[ReadAccess | None, Deci
 
     Sync: may read ``_llana_role``/``_llana_public_tables`` on a cache miss.
     """
-    from llana.permissions import Level, permission_for
+    from llana.permissions.engine import Level, permission_for
 
     perm = permission_for(identity, table)
     decision = perm.decide(Level.READ)
@@ -67,7 +68,7 @@ def forget_local_cache() -> None:
     from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
 
-    from llana import cache
+    from llana.permissions import cache
     from llana.settings import llana_settings
 
     if isinstance(caches[llana_settings.CACHE_ALIAS], LocMemCache):
@@ -82,7 +83,7 @@ def reevaluate_many(
 
 def reevaluate(identity: Identity, tables: Iterable[str]) -> tuple[Identity, dict[str, tuple[ReadAccess | None, str]]]:
     """The identity as it is now (roles, user still active) and its access on each table (sync)."""
-    from llana.permissions import identity_for_user_pk
+    from llana.auth.identities import identity_for_user_pk
 
     current = identity
     if identity.user_pk is not None:

@@ -41,7 +41,7 @@ from llana_realtime.access import (
 from llana_realtime.protocol.socketio import Packet, PacketType, encode
 
 if TYPE_CHECKING:
-    from llana.permissions import Identity
+    from llana.auth.identities import Identity
     from llana_realtime.server import Socket
 
 logger = logging.getLogger(__name__)

@@ -49,9 +49,9 @@ def user_for_scope(scope: dict[str, Any]) -> tuple[Any, str | None]:
     """``(user, error message)`` for the token of ``scope``; ``AnonymousUser`` when missing or refused."""
     from django.contrib.auth.models import AnonymousUser
 
-    from llana.authentication import user_for_token
-    from llana.permissions import MISSING_TOKEN_MESSAGE
-    from llana.tokens import FAILED_MESSAGE, InvalidAccessToken
+    from llana.auth.credentials import MISSING_TOKEN_MESSAGE
+    from llana.auth.identities import user_for_token
+    from llana.auth.tokens import FAILED_MESSAGE, InvalidAccessToken
 
     token = scope_token(scope)
     if not token:

@@ -112,7 +112,7 @@ def permissions_invalidated(sender: Any = None, **kwargs: Any) -> None:
 
 def connect() -> None:
     """Connect every receiver (idempotent: ``dispatch_uid``); called from ``LlanaRealtimeConfig.ready()``."""
-    from llana.cache import permissions_invalidated as invalidated
+    from llana.signals import permissions_invalidated as invalidated
     from llana.signals import soft_deleted
 
     post_save.connect(row_saved, dispatch_uid="llana_realtime.row_saved")

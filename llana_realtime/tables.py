@@ -96,14 +96,15 @@ def authorize(table: str, token: str | None) -> Subscription:
 
     Raises ``ConnectionRefused`` with Llana's message and ``{"status": ...}``.
     """
-    from llana.permissions import MISSING_TOKEN_MESSAGE, Identity, identity_for_user_pk
-    from llana.registry import get_table
-    from llana.settings import llana_settings
-    from llana.tokens import (
+    from llana.auth.credentials import MISSING_TOKEN_MESSAGE
+    from llana.auth.identities import Identity, identity_for_user_pk
+    from llana.auth.tokens import (
         InvalidAccessToken,
         user_pk_from_payload,
         verify_access_token,
     )
+    from llana.registry import get_table
+    from llana.settings import llana_settings
 
     if get_table(table) is None:
         raise ConnectionRefused(f"Table {table} not found", {"status": 404})

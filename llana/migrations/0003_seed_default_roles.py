@@ -1,4 +1,4 @@
-"""Seed Llana's default roles (reference 6.3) into an empty ``_llana_role``.
+"""Seed Llana's default roles (``docs/auth.md``) into an empty ``_llana_role``.
 
 ADMIN: DELETE on every table. USER: READ on every table (system tables excepted, see
 ``LLANA["SYSTEM_TABLE_ROLES"]``), and own-records WRITE on the user table and on ``_llana_api_key``.

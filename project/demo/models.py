@@ -1,11 +1,11 @@
-"""Llana's demo tables (reference section 11): same table names, primary keys and column names.
+"""Llana's demo tables (``docs/demo.md``): same table names, primary keys and column names.
 
 Python attribute names are Django's (snake_case); ``db_table`` and ``db_column`` carry Llana's names,
 which are what the API shows (the API speaks database column names).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import (
     AbstractBaseUser,
@@ -68,7 +68,7 @@ class User(Timestamped, AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         db_table = "User"

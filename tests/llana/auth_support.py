@@ -1,4 +1,4 @@
-"""Helpers for the auth, roles, API-key, HOSTS and admin tests (issue 4): demo users and rows."""
+"""Helpers for the auth, roles, API-key, HOSTS and admin tests: demo users and rows."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 
-from llana.permissions import Identity, identity_for_user
+from llana.auth.identities import Identity, identity_for_user
 from project.demo.models import Customer, SalesOrder, User
 
 PASSWORD = "correct horse battery staple"

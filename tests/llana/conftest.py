@@ -1,4 +1,4 @@
-"""Fixtures for the REST API tests: an open API (``SKIP_AUTH``) and a small demo dataset."""
+"""Fixtures for the llana tests: an open API (``SKIP_AUTH``), a small demo dataset, two USER callers."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +9,7 @@ import pytest
 
 from llana.registry import clear_registry
 from project.demo.models import Customer, Employee, SalesOrder, Shipper, Supplier, User
+from tests.llana.auth_support import make_user
 
 
 @pytest.fixture
@@ -71,3 +72,16 @@ def demo(db: Any) -> Demo:
     ]
     Supplier.objects.create(company_name="Exotic Liquids", city="London")
     return d
+
+
+@pytest.fixture
+def alice() -> User:
+    """A user with the role USER."""
+    return make_user("alice@test.com")
+
+
+@pytest.fixture
+def bob() -> User:
+    """Another user with the role USER."""
+    return make_user("bob@test.com")
+

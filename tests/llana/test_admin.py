@@ -7,7 +7,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from llana.auth.identities import identity_for_user
 from llana.models import ApiKey, PublicTable, Role
+from llana.permissions.engine import Level, decide
 from project.demo.models import User
 from tests.llana.auth_support import make_user
 
@@ -92,12 +94,11 @@ def test_custom_row_needs_a_table(staff: Client) -> None:
 
 
 def test_role_saved_in_admin_applies_at_once(staff: Client) -> None:
-    from llana.permissions import Level, decide_for, identity_for_user
 
     alice = make_user("alice@test.com")
-    assert not decide_for(identity_for_user(alice), "Customer", Level.WRITE).allowed
+    assert not decide(identity_for_user(alice), "Customer", Level.WRITE).allowed
     staff.post("/admin/llana/role/add/", role_form(records="WRITE"))
-    assert decide_for(identity_for_user(alice), "Customer", Level.WRITE).allowed
+    assert decide(identity_for_user(alice), "Customer", Level.WRITE).allowed
 
 
 def test_api_key_created_in_admin_is_shown_once(staff: Client) -> None:

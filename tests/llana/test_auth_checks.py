@@ -1,4 +1,4 @@
-"""System checks for the auth settings (llana.E010–E016, llana.W010–W011) and the missing-migrations guard."""
+"""System checks for the auth settings (llana.E010–E017, llana.W010–W011) and the missing-migrations guard."""
 from __future__ import annotations
 
 from io import StringIO
@@ -43,6 +43,8 @@ def test_insecure_secret_key_is_used_when_jwt_key_is_unset() -> None:
     ({"AUTH_COOKIES_SAMESITE": "lax"}, "llana.E015"),
     ({"CACHE_IDENTITY_DATA_TTL": "ten"}, "llana.E016"),
     ({"AUTH_COOKIES_SAMESITE": "None"}, "llana.W011"),
+    ({"PERMISSION_POLICY": "llana.permissions.engine.NoSuchPolicy"}, "llana.E017"),
+    ({"AUTHENTICATION_CLASSES": ["nowhere.Authentication"]}, "llana.E017"),
 ])
 def test_bad_values_are_reported(settings: dict[str, Any], check_id: str) -> None:
     assert check_id in ids(**settings)

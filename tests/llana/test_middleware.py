@@ -12,6 +12,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.test import RequestFactory, override_settings
 
+from llana.api import views
 from llana.middleware import LlanaMiddleware
 from llana.registry import clear_registry
 from project.asgi import application
@@ -70,13 +71,11 @@ async def test_async_unrouted_path_is_json_404() -> None:
 @pytest.mark.django_db(transaction=True)
 @override_settings(LLANA=OPEN)
 async def test_async_unexpected_error_is_json_500(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llana import viewsets
-
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
     clear_registry()
-    monkeypatch.setattr(viewsets, "fetch_rows", broken)
+    monkeypatch.setattr(views, "fetch_rows", broken)
     response = await get("/Customer/")
     assert response["status"] == 500
     assert json.loads(response["body"]) == {

@@ -1,4 +1,4 @@
-"""The table registry (issue 2, item 2): default selection, TABLES/EXCLUDE_TABLES, columns, relations, cache."""
+"""The table registry: default selection, TABLES/EXCLUDE_TABLES, columns, relations, cache."""
 from __future__ import annotations
 
 from typing import Any

@@ -12,7 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from llana.tokens import AccessToken
+from llana.auth.tokens import AccessToken
 
 PATH = "/socket.io/?EIO=4&transport=websocket"
 

@@ -11,9 +11,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from llana.auth.tokens import AccessToken
 from llana.models import PublicTable, Role
 from llana.registry import clear_registry
-from llana.tokens import AccessToken
 from llana_realtime.broadcast import hub
 from project.demo.models import Customer, Employee, SalesOrder, User
 from tests.llana_realtime.feed_client import (
@@ -196,7 +196,7 @@ async def test_soft_deleted_user_is_disconnected(settings: Any) -> None:
 
 
 async def test_invalidating_the_cache_by_hand_rechecks_open_sockets() -> None:
-    from llana import cache
+    from llana.permissions import cache
 
     user = await make_user("u@x.com")
     client = await follow(user)

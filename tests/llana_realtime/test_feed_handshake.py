@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
+from llana.auth.tokens import AccessToken
 from llana.models import PublicTable
-from llana.tokens import AccessToken
 from llana_realtime.broadcast import hub
 from project.demo.models import Customer, Employee
 from tests.llana_realtime.feed_client import (

@@ -8,7 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 
-from llana.tokens import AccessToken
+from llana.auth.tokens import AccessToken
 from llana_realtime.middleware import JWTAuthMiddlewareStack
 from tests.llana_realtime.feed_client import make_user, token_for
 

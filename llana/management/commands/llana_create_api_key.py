@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from llana.auth.tokens import parse_duration
 from llana.models import ApiKey
-from llana.tokens import parse_duration
 
 
 class Command(BaseCommand):

@@ -1,0 +1,149 @@
+"""Reading rows: the visible queryset of a table, output columns, and relations loaded without N+1.
+
+Relations are loaded with one query per relation per request (never per row): the related rows whose
+join column is in the parents' values, numbered per parent with ``ROW_NUMBER()`` so that at most
+``DEFAULT_RELATIONS_LIMIT`` rows are attached to each parent.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from llana.api.convert import RowBuilder
+from llana.api.query import Selection, column_visible
+from llana.exceptions import BadRequest, Forbidden
+from llana.permissions.engine import Decision
+from llana.registry import Column, Table, get_table
+from llana.settings import llana_settings
+
+logger = logging.getLogger(__name__)
+
+
+def visible_queryset(table: Table, decision: Decision | None) -> QuerySet[Any]:
+    """The table's rows the caller may see: soft-deleted rows hidden, the decision's restriction applied."""
+    qs = table.model._default_manager.all()
+    if table.soft_delete is not None:
+        qs = qs.filter(**{f"{table.soft_delete.attname}__isnull": True})
+    if decision is not None and decision.restriction is not None:
+        qs = qs.filter(decision.restriction)
+    return qs
+
+
+def allowed_columns(table: Table, decision: Decision, wanted: Sequence[Column] | None) -> list[Column]:
+    """The requested columns (all when None) cut to the decision's fields; the pk is always allowed."""
+    columns = list(table.columns.values()) if wanted is None else list(wanted)
+    return [c for c in columns if column_visible(c, decision.fields)]
+
+
+class RelationPlan:
+    """How to attach one relation to parent rows: its related table, columns and decision
+    (``read_decision(table)``: the caller's READ decision on a table)."""
+
+    def __init__(
+        self,
+        table: Table,
+        name: str,
+        wanted: list[str] | None,
+        read_decision: Callable[[str], Decision],
+        parent_fields: frozenset[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.relation = table.relations[name]
+        related = get_table(self.relation.table)
+        if related is None:  # pragma: no cover - relations only name registered tables
+            raise BadRequest(f"Relation {name} not found in table schema for {table.name}")
+        self.related = related
+        decision = read_decision(related.name)
+        if not decision.allowed:
+            raise Forbidden(f"Relation {name} is not permitted: {decision.message}")
+        self.decision = decision
+        columns: list[Column] | None = None
+        if wanted is not None:
+            columns = []
+            for col in wanted:
+                column = related.column(col)
+                if column is None:
+                    raise BadRequest(f"Field {name}.{col} not found in table schema for {related.name}")
+                if not column_visible(column, decision.fields):
+                    raise Forbidden(f"Field {name}.{col} is not permitted")
+                columns.append(column)
+        self.columns = allowed_columns(related, decision, columns)
+        # The parent's field list may name related columns (``User.email``): then only those.
+        prefix = name + "."
+        named = {f[len(prefix):] for f in parent_fields or () if f.startswith(prefix)}
+        if named:
+            self.columns = [c for c in self.columns if c.name in named or c.primary_key]
+        self.join = related.columns[self.relation.column]
+        self.org_column = table.columns[self.relation.org_column]
+        self.build = RowBuilder(self.columns)
+
+    def keys(self, values: Iterable[Any]) -> list[Any]:
+        """Parent join values usable against the related column (others can match nothing)."""
+        keys: dict[str, Any] = {}
+        for value in values:
+            if value is None:
+                continue
+            try:
+                keys.setdefault(str(value), self.join.target.to_python(value))
+            except (ValidationError, ValueError, TypeError):
+                continue
+        return list(keys.values())
+
+    def load(self, parent_values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
+        """Related rows grouped by ``str(join value)``; one query."""
+        keys = self.keys(parent_values)
+        if not keys:
+            return {}
+        pk = self.related.pk.attname
+        qs = (
+            visible_queryset(self.related, self.decision)
+            .filter(**{f"{self.join.attname}__in": keys})
+            .annotate(_llana_rank=Window(RowNumber(), partition_by=[F(self.join.attname)], order_by=F(pk).asc()))
+            .filter(_llana_rank__lte=int(llana_settings.DEFAULT_RELATIONS_LIMIT))
+            .order_by(pk)
+        )
+        attnames = [c.attname for c in self.columns]
+        if self.join.attname in attnames:  # values_list() drops repeated names
+            at = attnames.index(self.join.attname)
+        else:
+            at = len(attnames)
+            attnames.append(self.join.attname)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for values in qs.values_list(*attnames):
+            groups.setdefault(str(values[at]), []).append(self.build(values))
+        return groups
+
+
+def relation_plans(
+    table: Table,
+    selection: Selection,
+    read_decision: Callable[[str], Decision],
+    parent_fields: frozenset[str] | None = None,
+) -> list[RelationPlan]:
+    """One plan per selected relation; each related table gets its own READ decision (403 if refused)."""
+    return [
+        RelationPlan(table, name, wanted, read_decision, parent_fields) for name, wanted in selection.relations.items()
+    ]
+
+
+def fetch_rows(
+    qs: QuerySet[Any], columns: Sequence[Column], plans: Sequence[RelationPlan]
+) -> list[dict[str, Any]]:
+    """Rows of ``qs`` as API dicts of ``columns``, each relation of ``plans`` attached as an array."""
+    extra = [p.org_column for p in plans if p.org_column not in columns]
+    fetched = [*columns, *dict.fromkeys(extra)]
+    index = {c.name: i for i, c in enumerate(fetched)}
+    raw = list(qs.values_list(*[c.attname for c in fetched]))
+    build = RowBuilder(columns)
+    rows = [build(values) for values in raw]
+    for plan in plans:
+        i = index[plan.org_column.name]
+        groups = plan.load(values[i] for values in raw)
+        for row, values in zip(rows, raw, strict=True):
+            row[plan.name] = groups.get(str(values[i]), []) if values[i] is not None else []
+    return rows

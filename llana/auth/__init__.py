@@ -1,0 +1,2 @@
+"""Authentication: where credentials travel (``credentials``), JWT tokens (``tokens``), who is calling
+(``identities``) and the DRF authentication classes (``authentication``)."""

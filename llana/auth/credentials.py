@@ -1,0 +1,138 @@
+"""Where credentials travel: the one place that reads an access token or an API key from a request or an
+ASGI scope.
+
+Access tokens (REST, the realtime middleware and the Socket.IO handshake alike):
+
+- ``Authorization: Bearer <token>`` first, else the ``accessToken`` cookie (``ACCESS_COOKIE``), which
+  ``POST /auth/login`` sets. ``token_from_request(request)`` and ``token_from_scope(scope)`` apply this
+  rule to a Django/DRF request and to an ASGI scope; ``token_from_handshake(scope, auth)`` adds the
+  Socket.IO ``CONNECT`` payload's ``{"token": ...}`` between the two.
+- A header repeated in a scope reads as its values joined with ``,`` (``scope_header()``): the value
+  Django's ``ASGIRequest`` puts in ``request.META`` for the same scope, so REST and sockets see one value.
+
+API keys: ``LLANA["API_KEY_NAME"]`` (``x-api-key``) in the place ``LLANA["API_KEY_LOCATION"]`` names
+(``HEADER``, ``QUERY`` or ``BODY``): ``api_key_from_request(request)``. In the query or the body the name
+is reserved: never a filter (``api_key_query_parameter()``), never a column to write (a key read from a
+JSON body is removed from it).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
+from rest_framework import exceptions
+from rest_framework.request import Request
+
+from llana.settings import llana_settings
+
+ACCESS_COOKIE = "accessToken"
+REFRESH_COOKIE = "refreshToken"
+BEARER = "Bearer "
+MISSING_TOKEN_MESSAGE = "Missing authorization token. Use either <Bearer> token header or accessToken cookie"
+
+
+def bearer_token(value: str | None) -> str | None:
+    """The token of an ``Authorization`` value ``Bearer <token>``; None for any other value or an empty token."""
+    if value and value.startswith(BEARER):
+        return value[len(BEARER):].strip() or None
+    return None
+
+
+def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """The value of header ``name`` (lower case) in an ASGI scope, or None.
+
+    A repeated header reads as its values joined with ``,`` in order, as Django's ``ASGIRequest`` builds
+    ``request.META`` from the same scope.
+    """
+    values = [bytes(value).decode("latin-1") for key, value in scope.get("headers") or () if bytes(key).lower() == name]
+    return ",".join(values) if values else None
+
+
+def scope_cookie(scope: Mapping[str, Any], name: str) -> str | None:
+    """The value of cookie ``name`` in an ASGI scope's ``Cookie`` header(s), or None when missing or empty."""
+    header = scope_header(scope, b"cookie")
+    return (parse_cookie(header).get(name) or None) if header else None
+
+
+def token_from_scope(scope: Mapping[str, Any]) -> str | None:
+    """The access token of an ASGI scope: ``Authorization: Bearer``, else the ``accessToken`` cookie."""
+    return bearer_token(scope_header(scope, b"authorization")) or scope_cookie(scope, ACCESS_COOKIE)
+
+
+def token_from_handshake(scope: Mapping[str, Any], auth: Mapping[str, Any]) -> str | None:
+    """The access token of a Socket.IO connection: ``Authorization: Bearer``, then the ``CONNECT``
+    payload's ``token`` (``Bearer `` optional), then the ``accessToken`` cookie."""
+    header = bearer_token(scope_header(scope, b"authorization"))
+    if header:
+        return header
+    token = auth.get("token")
+    if isinstance(token, str) and token.strip():
+        token = token.strip()
+        token = bearer_token(token) or ("" if token == BEARER.strip() else token)
+        if token:
+            return token
+    return scope_cookie(scope, ACCESS_COOKIE)
+
+
+def _django_request(request: HttpRequest | Request) -> HttpRequest:
+    return request._request if isinstance(request, Request) else request
+
+
+def token_from_request(request: HttpRequest | Request) -> tuple[str | None, bool]:
+    """``(token, from_cookie)`` of a Django or DRF request: the Bearer header first, else the
+    ``accessToken`` cookie (a cookie-borne token needs Django's CSRF check on unsafe methods)."""
+    raw = _django_request(request)
+    header = raw.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith(BEARER):
+        return header[len(BEARER):].strip(), False  # an empty one is no token (the cookie is not read)
+    cookie = raw.COOKIES.get(ACCESS_COOKIE)
+    if cookie:
+        return cookie, True
+    return None, False
+
+
+def api_key_query_parameter() -> str | None:
+    """The query parameter carrying the API key when ``API_KEY_LOCATION`` is ``QUERY`` (reserved: never a
+    filter), else None."""
+    if str(llana_settings.API_KEY_LOCATION).upper() == "QUERY":
+        return str(llana_settings.API_KEY_NAME)
+    return None
+
+
+def api_key_from_request(request: HttpRequest | Request) -> str | None:
+    """The API key of a request, from where ``API_KEY_LOCATION`` says; a key read from a parsed JSON body
+    is removed from it (a credential, never a column to write)."""
+    name = str(llana_settings.API_KEY_NAME)
+    location = str(llana_settings.API_KEY_LOCATION).upper()
+    raw = _django_request(request)
+    if location == "HEADER":
+        value = raw.headers.get(name)
+    elif location == "QUERY":
+        value = raw.GET.get(name)
+    else:
+        value = _body_value(request, name)
+        if isinstance(request, Request) and isinstance(request.data, dict):
+            request.data.pop(name, None)
+    if value is None:
+        return None
+    return str(value).strip()
+
+
+def _body_value(request: HttpRequest | Request, name: str) -> Any:
+    data: Any
+    if isinstance(request, Request):
+        try:
+            data = request.data
+        except exceptions.ParseError:
+            return None
+    elif request.META.get("CONTENT_TYPE", "").startswith("application/json"):
+        try:
+            data = json.loads(request.body or b"null")
+        except ValueError:
+            return None
+    else:
+        data = request.POST
+    return data.get(name) if hasattr(data, "get") else None
