@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.llana_realtime.feed.conftest import Project
-from tests.llana_realtime.feed.support import (
+from tests.llana_realtime.feed.e2e.conftest import Project
+from tests.llana_realtime.feed.e2e.support import (
     ADMIN,
     NodeClient,
     claims,
