@@ -59,15 +59,19 @@ class ChannelLayerManager(Manager):
         self.ready = asyncio.Event()  # set once the receiver is in its groups (tests wait on it)
         self.on_message(EMIT, self._on_emit)
 
+    @property
+    def groups(self) -> frozenset[str]:
+        """The channel-layer groups this process's one channel is in (or joins when it starts)."""
+        return frozenset(self._groups)
+
     def start(self) -> None:
         """Start the receiver on the running loop, once (called on each connect; cheap when running).
 
         A new event loop (tests) starts over: the layer is looked up again, with a new channel.
         """
-        super().start()
-        task = self._task
-        if task is not None and not task.done() and task.get_loop() is self.loop:
+        if asyncio.get_running_loop() is self.loop:
             return
+        super().start()
         self.layer = cross_process_layer(self.alias)
         self._task = None
         self.channel = None
@@ -82,7 +86,8 @@ class ChannelLayerManager(Manager):
     async def emit(self, namespace: str, frames: Frames, rooms: list[str] | None, skip: list[str]) -> None:
         """Deliver to this process's sockets, and publish once to every other process."""
         self.deliver(namespace, frames, rooms, skip)
-        layer = self.layer if self._task is not None else cross_process_layer(self.alias)
+        # Resolved once per event loop by start(); a process that serves no socket looks it up per emit.
+        layer = self.layer if self.loop is not None else cross_process_layer(self.alias)
         if layer is None:
             return
         message = {"type": EMIT, "origin": self.origin, "namespace": namespace, "frames": frames, "rooms": rooms,
@@ -104,6 +109,8 @@ class ChannelLayerManager(Manager):
             await self.layer.group_add(group, channel)
 
     async def stop(self) -> None:
+        """Stop the receiver (tests, server shutdown); the next connection starts it again."""
+        self.loop = None
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()

@@ -26,6 +26,7 @@ from llana_realtime.feed.events import (
     table_group_name,
 )
 from llana_realtime.feed.namespace import feed
+from llana_realtime.socketio.pubsub import EMIT
 from llana_realtime.socketio.server import default_server
 from project.demo.models import Customer, SalesOrder, Shipper, User
 from tests.llana_realtime.feed_client import (
@@ -179,6 +180,33 @@ async def test_socket_receives_events_through_redis_exactly_once(redis_layer: st
         customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
         await client.collect(1)
         assert await client.quiet(0.3) == [("Customer", {"type": "INSERT", "custId": str(customer.pk)})]
+    finally:
+        await client.close()
+        await shutdown()
+
+
+async def test_one_layer_channel_per_process_carries_emits_and_table_events(redis_layer: str) -> None:
+    """The feed has no receiver of its own: the server's manager holds the process's one channel, in the
+    emit group, the permissions group and the group of each followed table, and dispatches both kinds."""
+    admin = await make_user("adm@x.com", "ADMIN")
+    client = FeedClient()
+    try:
+        assert "sid" in await client.connect({"token": token_for(admin), "x-llana-table": "Customer"})
+        manager = default_server.manager
+        assert manager.channel is not None
+        assert manager.groups == {manager.group, PERMISSIONS_GROUP, table_group_name("Customer")}
+        # An emit published by another process, then a table event: both through that one channel.
+        layer = get_channel_layer()
+        emit = {"type": EMIT, "origin": "another-process", "namespace": "/",
+                "frames": ['2["notice",{"n":1}]'], "rooms": None, "skip": []}
+        await layer.group_send(manager.group, emit)
+        await client.collect(1)
+        customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
+        await client.collect(2)
+        assert await client.quiet(0.3) == [
+            ("notice", {"n": 1}),
+            ("Customer", {"type": "INSERT", "custId": str(customer.pk)}),
+        ]
     finally:
         await client.close()
         await shutdown()

@@ -1,7 +1,7 @@
-"""Emits cross processes through the channel layer: one layer message per emit, delivered by each process's hub.
+"""Emits cross processes through the channel layer: one layer message per emit, delivered by each process's manager.
 
 Two ``SocketIOServer`` instances with the same name stand for two server processes; they share only the
-Redis pub/sub channel layer (the in-memory layer cannot cross processes, so the bridge ignores it).
+Redis pub/sub channel layer (the in-memory layer cannot cross processes, so the manager ignores it).
 """
 from __future__ import annotations
 
