@@ -105,8 +105,10 @@ class ChannelLayerManager(Manager):
         assert self._channel_ready is not None
         channel = await asyncio.shield(self._channel_ready)
         if group not in self._groups:
-            self._groups.add(group)
+            # Recorded once added, so that a concurrent subscriber also waits until the channel is in
+            # (a second group_add is harmless).
             await self.layer.group_add(group, channel)
+            self._groups.add(group)
 
     async def stop(self) -> None:
         """Stop the receiver (tests, server shutdown); the next connection starts it again."""
