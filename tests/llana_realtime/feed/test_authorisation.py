@@ -2,6 +2,7 @@
 no database work per socket, permission changes and token expiry applied to open sockets."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -15,6 +16,7 @@ from llana.models import PublicTable, Role
 from llana.registry import clear_registry
 from llana.tokens import AccessToken
 from llana_realtime.feed.namespace import feed
+from llana_realtime.socketio.server import default_server
 from project.demo.models import Customer, Employee, SalesOrder, User
 from tests.llana_realtime.feed_client import (
     FeedClient,
@@ -71,6 +73,36 @@ async def test_own_records_users_receive_only_their_rows_events_admins_all() -> 
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_sockets_share_one_room_of_the_servers_manager_per_table_and_access() -> None:
+    """No hub of the feed's own: a socket is in one room of ``default_server.manager`` for its table and
+    access; an event is decided once per room and encoded once."""
+    await database_sync_to_async(own_customers_only)()
+    ann, admin = await make_user("ann@x.com"), await make_user("adm@x.com", "ADMIN")
+    clients = [await follow(ann), await follow(ann), await follow(admin), await follow(admin)]
+    try:
+        manager = default_server.manager
+        everything, anns = "table:Customer:*", f"table:Customer:own:{ann.pk}:user"
+        assert len(manager.room_members("/", everything)) == 2
+        assert len(manager.room_members("/", anns)) == 2
+        assert {frozenset(s.rooms - {s.sid}) for s in feed.subscriptions.sockets("Customer")} == {
+            frozenset({everything}), frozenset({anns})
+        }
+        before = feed.subscriptions.delivered
+        bob = await make_user("bob@x.com")
+        await database_sync_to_async(Customer.objects.create)(user=bob, company_name="Bob's", city="B")
+        assert [len(await c.collect(1)) for c in clients[2:]] == [1, 1]
+        assert feed.subscriptions.delivered - before == 2  # Ann's room was not admitted
+    finally:
+        for client in clients:
+            await client.close()
+    for _ in range(200):  # the server forgets closed sockets in tasks of their own
+        if not manager.has_room("/", everything) and not manager.has_room("/", anns):
+            break
+        await asyncio.sleep(0.01)
+    assert not manager.has_room("/", everything)
+    assert not manager.has_room("/", anns)
 
 
 async def test_own_records_through_a_relation_path() -> None:
