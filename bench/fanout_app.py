@@ -13,7 +13,8 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-from llana_realtime.server import Namespace, Socket, default_server
+from llana_realtime.socketio.namespace import Namespace
+from llana_realtime.socketio.server import Socket, default_server
 from project.asgi import application
 
 __all__ = ["application"]

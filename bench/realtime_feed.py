@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent  # daphne and uvicorn are installed next to the running interpreter
 TABLE, PK = "SalesOrder", "orderId"
 SCRUBBED = ("DATABASE_URL", "DATABASE_URI", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "SKIP_AUTH", "HOSTS",
             "DJANGO_SETTINGS_MODULE", "LLANA_FEED_PREFIX", "JWT_EXPIRES_IN")
@@ -238,12 +239,12 @@ class Bench:
             port = free_port()
             log = self.tmp / f"server{index}.log"
             if self.args.server == "uvicorn":
-                command = [str(ROOT / ".venv/bin/uvicorn"), "--host", "127.0.0.1", "--port", str(port),
+                command = [str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
                            "--lifespan", "off", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
                            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
                            "project.asgi:application"]
             else:
-                command = [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port),
+                command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
                            "--access-log", os.devnull, "project.asgi:application"]
             with open(log, "ab") as out:
                 process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)

@@ -9,12 +9,12 @@ class LlanaRealtimeConfig(AppConfig):
     verbose_name = "Llana realtime"
 
     def ready(self) -> None:
-        from llana_realtime import (
-            checks,  # noqa: F401  (registers the checks)
-            signals,
-        )
-        from llana_realtime.server import default_server
-        from llana_realtime.tables import feed
+        # Imported here, not at module level: they import models (llana.models, llana.registry), which
+        # Django allows only once the app registry is ready, i.e. in ready().
+        from llana_realtime import checks  # noqa: F401  (registers the checks)
+        from llana_realtime.feed import publisher
+        from llana_realtime.feed.namespace import feed
+        from llana_realtime.socketio.server import default_server
 
-        signals.connect()
+        publisher.connect()
         default_server.register(feed)

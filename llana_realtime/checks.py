@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.checks import Error, Warning, register
 
 from llana_realtime.settings import realtime_settings
@@ -33,8 +34,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 @register()
 def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """W001: with the in-memory channel layer, table events reach only the sockets of the writing process."""
-    from channels.layers import InMemoryChannelLayer, get_channel_layer
-
     try:
         layer = get_channel_layer()
     except Exception as exc:  # a misconfigured CHANNEL_LAYERS (bad backend path, missing package)

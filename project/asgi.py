@@ -2,7 +2,7 @@
 
 Serve it with ``daphne project.asgi:application`` (or, for production, ``uvicorn project.asgi:application
 --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off``). Socket.IO is mounted at ``LLANA_REALTIME["PATH"]``
-(default ``/socket.io/``) and served by ``llana_realtime.server.default_server``, on which apps register
+(default ``/socket.io/``) and served by ``llana_realtime.socketio.server.default_server``, on which apps register
 their namespaces; every other HTTP path goes to Django.
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ from django.urls import re_path  # noqa: E402
 from llana_realtime.engine import EngineIOServer  # noqa: E402
 from llana_realtime.middleware import JWTAuthMiddlewareStack  # noqa: E402
 from llana_realtime.routing import engineio_urlpatterns  # noqa: E402
-from llana_realtime.server import default_server  # noqa: E402
 from llana_realtime.settings import realtime_settings  # noqa: E402
+from llana_realtime.socketio.server import default_server  # noqa: E402
 
 engineio_server = EngineIOServer.from_settings(default_server)
 socketio_http, socketio_websocket = engineio_urlpatterns(realtime_settings.PATH, engineio_server)

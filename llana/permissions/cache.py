@@ -9,7 +9,7 @@ group, a user's group membership, or a user's role field / ``is_active`` / ``is_
 the transaction can't keep them).
 
 ``invalidate()`` then sends ``llana.signals.permissions_invalidated`` (once per change: on commit), which code holding
-decisions longer than a request listens to; the realtime feed (``llana_realtime.signals``) re-checks its
+decisions longer than a request listens to; the realtime feed (``llana_realtime.feed.publisher``) re-checks its
 open sockets in every process. Call ``invalidate()`` yourself after changing roles, groups or users
 without model signals (``QuerySet.update()``, raw SQL).
 """

@@ -57,7 +57,8 @@ websocket_patterns += _ws
 
 # --- /socket.io/: reference Socket.IO app (helper S) ----------------------------------------------------------
 
-from llana_realtime.server import Namespace, Socket, SocketIOServer  # noqa: E402
+from llana_realtime.socketio.namespace import Namespace  # noqa: E402
+from llana_realtime.socketio.server import Socket, SocketIOServer  # noqa: E402
 
 
 class ConformanceNamespace(Namespace):

@@ -94,7 +94,7 @@ def serve(command: list[str]) -> Iterator[str]:
 
 
 def _bin(name: str) -> list[str]:
-    path = ROOT / ".venv" / "bin" / name
+    path = Path(sys.executable).parent / name  # console scripts sit next to the running interpreter
     return [str(path)] if path.exists() else [sys.executable, "-m", name]
 
 

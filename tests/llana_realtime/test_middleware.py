@@ -91,7 +91,7 @@ async def test_only_engineio_handshakes_are_authenticated_over_http() -> None:
 
 async def test_the_production_stack_wrapped_gives_feed_sockets_a_user() -> None:
     """The asgi.py change proposed in docs/realtime.md: the feed keeps working, sockets see scope["user"]."""
-    from llana_realtime.server import default_server
+    from llana_realtime.socketio.server import default_server
     from project.asgi import application
     from tests.llana_realtime.feed_client import FeedClient, seed_default_roles
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 
-from llana_realtime.server import Namespace, default_server
+from llana_realtime.socketio.namespace import Namespace
+from llana_realtime.socketio.server import default_server
 from project.asgi import application
 
 

@@ -11,7 +11,7 @@
 "use strict";
 const path = require("path");
 const readline = require("readline");
-const { io } = require(path.join(__dirname, "..", "..", "..", "node_modules", "socket.io-client"));
+const { io } = require(path.join(__dirname, "..", "..", "..", "..", "node_modules", "socket.io-client"));
 
 const [base, optionsJson] = process.argv.slice(2);
 const options = JSON.parse(optionsJson || "{}");

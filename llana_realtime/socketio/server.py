@@ -1,9 +1,12 @@
-"""The Socket.IO server API: namespaces, connect/event handlers, acks, rooms, emit and disconnect.
+"""The Socket.IO server API: connect/event handlers, acks, rooms, emit and disconnect.
 
 ``SocketIOServer`` implements the Engine.IO layer's ``EngineIOHandler``; ``default_server`` is the
-process-wide instance that ``project/asgi.py`` mounts and that apps register namespaces on::
+process-wide instance that ``project/asgi.py`` mounts and that apps register namespaces on. Rooms and
+fan-out live in the server's one ``manager`` (``llana_realtime.socketio.manager`` and its channel-layer
+subclass in ``pubsub``)::
 
-    from llana_realtime.server import ConnectionRefused, Namespace, default_server
+    from llana_realtime.socketio.namespace import Namespace
+    from llana_realtime.socketio.server import ConnectionRefused, default_server
 
     class Chat(Namespace):
         async def on_connect(self, socket, auth):
@@ -28,13 +31,13 @@ import base64
 import inspect
 import logging
 import os
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
-from llana_realtime.hub import Frames, Hub, LayerBridge
+from llana_realtime.engine import EngineIOSocket
 from llana_realtime.protocol.errors import ProtocolError
 from llana_realtime.protocol.socketio import (
     RESERVED_EVENTS,
@@ -43,20 +46,16 @@ from llana_realtime.protocol.socketio import (
     PacketType,
     encode,
 )
-
-if TYPE_CHECKING:
-    from llana_realtime.engine import EngineIOSocket
+from llana_realtime.settings import realtime_settings
+from llana_realtime.socketio.manager import Frames
+from llana_realtime.socketio.namespace import CATCH_ALL, Handler, Namespace, Room
+from llana_realtime.socketio.pubsub import ChannelLayerManager
 
 logger = logging.getLogger(__name__)
-
-Handler = Callable[..., Any]
-Room = str | Iterable[str] | None
 
 CLIENT_NAMESPACE_DISCONNECT = "client namespace disconnect"
 SERVER_NAMESPACE_DISCONNECT = "server namespace disconnect"
 TRANSPORT_CLOSE = "transport close"
-#: ``Namespace.on(CATCH_ALL, handler)``: ``handler(socket, event, *args)`` gets events without a handler.
-CATCH_ALL = "*"
 
 
 class ConnectionRefused(Exception):
@@ -164,10 +163,10 @@ class Socket:
 
     def join(self, room: str) -> None:
         """Add this socket to ``room`` (process-local)."""
-        self.server.hub.join(self, room)
+        self.server.manager.join(self, room)
 
     def leave(self, room: str) -> None:
-        self.server.hub.leave(self, room)
+        self.server.manager.leave(self, room)
 
     async def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         """Send ``event`` to this client; ``callback(*ack_args)`` (sync or async) runs when it acks."""
@@ -205,45 +204,6 @@ class Socket:
         client sees "transport close" and reconnects if configured to.
         """
         await self.server.disconnect(self, close=close)
-
-
-class Namespace:
-    """Handlers of one namespace: define ``on_connect``, ``on_disconnect`` and ``on_<event>``, or use ``on()``."""
-
-    def __init__(self, name: str = "/") -> None:
-        if not name.startswith("/"):
-            raise ValueError(f"namespace must start with '/': {name!r}")
-        self.name = name
-        self.server: SocketIOServer | None = None
-        self._handlers: dict[str, Handler] = {}
-
-    def on(self, event: str, handler: Handler | None = None) -> Any:
-        """Register ``handler(socket, *args)`` for ``event`` (also usable as a decorator).
-
-        ``"connect"`` registers the connect handler ``(socket, auth)``, ``"disconnect"`` the disconnect
-        handler ``(socket, reason)``, and ``"*"`` the catch-all handler ``(socket, event, *args)``: it gets
-        every event that has no handler of its own (like python-socketio's ``on("*")``), and what it
-        returns is the ack, as for any event handler.
-        """
-
-        def register(function: Handler) -> Handler:
-            self._handlers[event] = function
-            return function
-
-        return register(handler) if handler is not None else register
-
-    def handler(self, event: str) -> Handler | None:
-        """The handler registered for ``event`` (``on(event)``, else an ``on_<event>`` method), or None."""
-        handler = self._handlers.get(event)
-        if handler is None and event != CATCH_ALL:
-            handler = getattr(self, "on_" + event, None)
-        return handler if callable(handler) else None
-
-    async def emit(self, event: str, *args: Any, to: Room = None, skip_sid: Room = None) -> None:
-        """``SocketIOServer.emit`` on this namespace."""
-        if self.server is None:
-            raise RuntimeError(f"namespace {self.name} is not registered on a server")
-        await self.server.emit(event, *args, to=to, namespace=self.name, skip_sid=skip_sid)
 
 
 class _Client:
@@ -285,8 +245,8 @@ class SocketIOServer:
         max_attachments: int = 64,
     ) -> None:
         self.namespaces: dict[str, Namespace] = {}
-        self.hub = Hub()
-        self.bridge = LayerBridge(name, channel_layer_alias, self._on_layer_message)
+        #: THE rooms/fan-out manager of this server, bridged to the other processes by the channel layer.
+        self.manager = ChannelLayerManager(name, channel_layer_alias)
         self._connect_timeout = connect_timeout
         self._max_attachments = max_attachments
         self._clients: dict[str, _Client] = {}
@@ -298,7 +258,7 @@ class SocketIOServer:
 
     def register(self, namespace: Namespace) -> Namespace:
         """Serve ``namespace`` (replacing one of the same name)."""
-        namespace.server = self
+        namespace.bind(self)
         self.namespaces[namespace.name] = namespace
         return namespace
 
@@ -315,8 +275,6 @@ class SocketIOServer:
     @property
     def connect_timeout(self) -> float:
         if self._connect_timeout is None:
-            from llana_realtime.settings import realtime_settings
-
             return float(realtime_settings.CONNECT_TIMEOUT)
         return float(self._connect_timeout)
 
@@ -329,7 +287,7 @@ class SocketIOServer:
         client.decoder.max_attachments = self._max_attachments
         client.timer = loop.call_later(self.connect_timeout / 1000, self._connect_timed_out, client)
         self._clients[socket.sid] = client
-        self.bridge.start()
+        self.manager.start()
 
     async def engineio_message(self, socket: EngineIOSocket, data: str | bytes) -> None:
         client = self._clients.get(socket.sid)
@@ -396,7 +354,7 @@ class SocketIOServer:
         if client.sockets.get(name) is not socket or eio.closed:  # closed or disconnected meanwhile
             # The socket never becomes connected (the client gets no CONNECT); but once the connect
             # handler accepted it, the disconnect handler runs (once), so the application can undo it.
-            self.hub.remove(socket)
+            self.manager.remove(socket)
             if error is not None:
                 return
             if client.sockets.get(name) is socket and self._clients.get(eio.sid) is client:
@@ -407,7 +365,7 @@ class SocketIOServer:
             return
         if error is not None:
             del client.sockets[name]
-            self.hub.remove(socket)
+            self.manager.remove(socket)
             logger.info("%s refused on %s: %s", eio.sid, name, error["message"])
             self._send(eio, Packet(PacketType.CONNECT_ERROR, name, error))
             return
@@ -415,7 +373,7 @@ class SocketIOServer:
             client.timer.cancel()
             client.timer = None
         socket.connected = True
-        self.hub.add(socket)
+        self.manager.add(socket)
         self._send(eio, Packet(PacketType.CONNECT, name, {"sid": socket.sid}))
         socket._flush()
         logger.info("socket %s connected to %s (eio %s, %s)", socket.sid, name, eio.sid, eio.transport)
@@ -466,7 +424,7 @@ class SocketIOServer:
             del client.sockets[socket.namespace]
         was_connected = socket.connected
         socket.connected = False
-        self.hub.remove(socket)
+        self.manager.remove(socket)
         for pending in (socket._acks or {}).values():
             if isinstance(pending, asyncio.Future) and not pending.done():
                 pending.set_exception(ConnectionError(f"socket disconnected before acking ({reason})"))
@@ -506,7 +464,7 @@ class SocketIOServer:
 
     def get_socket(self, sid: str, namespace: str = "/") -> Socket | None:
         """The socket of this process with Socket.IO ``sid`` in ``namespace``, if any."""
-        socket = self.hub.get(namespace, sid)
+        socket = self.manager.get(namespace, sid)
         return socket if isinstance(socket, Socket) else None
 
     async def emit(self, event: str, *args: Any, to: Room = None, namespace: str = "/", skip_sid: Room = None) -> None:
@@ -520,8 +478,7 @@ class SocketIOServer:
         frames = encode(Packet(PacketType.EVENT, namespace, [event, *args]))
         rooms = _room_list(to)
         skip = _room_list(skip_sid) or []
-        self.hub.deliver(namespace, frames, rooms, skip)
-        await self.bridge.publish({"namespace": namespace, "frames": frames, "rooms": rooms, "skip": skip})
+        await self.manager.emit(namespace, frames, rooms, skip)
 
     def emit_sync(self, event: str, *args: Any, to: Room = None, namespace: str = "/", skip_sid: Room = None) -> None:
         """``emit`` for synchronous code (a Django view, a management command, a worker thread)."""
@@ -556,12 +513,9 @@ class SocketIOServer:
             self._send(socket.eio, Packet(PacketType.DISCONNECT, socket.namespace))
         await self._remove(client, socket, SERVER_NAMESPACE_DISCONNECT)
 
-    async def _on_layer_message(self, message: dict[str, Any]) -> None:
-        self.hub.deliver(message["namespace"], message["frames"], message.get("rooms"), message.get("skip") or ())
-
     async def shutdown(self) -> None:
         """Stop the channel-layer receiver and pending handler tasks (tests, server shutdown)."""
-        await self.bridge.stop()
+        await self.manager.stop()
         for task in list(self._tasks):
             task.cancel()
 

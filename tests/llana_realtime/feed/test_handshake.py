@@ -1,8 +1,9 @@
-"""The table feed's handshake (reference 8.2 with the port's fixes) and client → server messages (8.5)."""
+"""The table feed's handshake (Llana's, with django-llana's fixes) and client → server messages."""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -10,13 +11,15 @@ from channels.db import database_sync_to_async
 
 from llana.auth.tokens import AccessToken
 from llana.models import PublicTable
-from llana_realtime.broadcast import hub
+from llana_realtime.feed.namespace import TableFeed, feed
+from llana_realtime.socketio.server import SocketIOServer
 from project.demo.models import Customer, Employee
 from tests.llana_realtime.feed_client import (
     FeedClient,
     make_user,
     token_for,
 )
+from tests.llana_realtime.socketio.test_server import RecordingSocket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("feed_roles")]
 
@@ -166,23 +169,19 @@ async def test_client_messages_get_an_exception_event_and_the_socket_stays_usabl
         assert events[2] == ("ack:7", [events[1][1]])
         customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
         assert (await client.collect(4))[3] == ("Customer", {"type": "INSERT", "custId": str(customer.pk)})
-        assert len(hub.sockets("Customer")) == 1
+        assert len(feed.subscriptions.sockets("Customer")) == 1
     finally:
         await client.close()
 
 
-async def test_client_gone_during_the_handshake_leaves_nothing_in_the_hub() -> None:
+async def test_client_gone_during_the_handshake_leaves_nothing_in_the_feed() -> None:
     """The client closes while ``on_connect`` checks its token (in Django's thread): the server never
     connects the socket and calls ``on_disconnect`` once ``on_connect`` returned, which unregisters it."""
-    import json
-
-    from llana_realtime.server import SocketIOServer
-    from llana_realtime.tables import TableFeed
-    from tests.llana_realtime.test_server import RecordingSocket
 
     admin = await make_user("a@example.com", "ADMIN")
     server = SocketIOServer(connect_timeout=60_000, channel_layer_alias=None)
-    server.register(TableFeed("/"))
+    table_feed = server.register(TableFeed("/"))
+    assert isinstance(table_feed, TableFeed)
     try:
         eio = RecordingSocket(server)
         await server.engineio_connect(eio)  # type: ignore[arg-type]
@@ -193,7 +192,7 @@ async def test_client_gone_during_the_handshake_leaves_nothing_in_the_hub() -> N
         await eio.close("transport close")
         await asyncio.wait_for(connecting, 5)
         assert eio.take() == []
-        assert hub.sockets() == []
-        assert len(hub) == 0
+        assert table_feed.subscriptions.sockets() == []
+        assert len(table_feed.subscriptions) == 0
     finally:
         await server.shutdown()

@@ -1,4 +1,4 @@
-"""Table events reach table-feed sockets in-process: ORM and REST writes → signals → hub → Socket.IO frames.
+"""Table events reach table-feed sockets in-process: ORM and REST writes → publisher → manager → feed rooms → Socket.IO frames.
 
 Runs the production ASGI application (``project.asgi``) with raw Engine.IO/Socket.IO frames over
 ``WebsocketCommunicator``, on the in-memory channel layer (one process).
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test import Client
 
 from llana.registry import clear_registry
-from llana_realtime.broadcast import hub
+from llana_realtime.feed.namespace import feed
 from project.demo.models import Customer, Employee, User
 from tests.llana_realtime.feed_client import (
     FeedClient,
@@ -131,12 +131,12 @@ async def test_soft_delete_through_the_api_publishes_delete_only(settings: Any) 
         await client.close()
 
 
-async def test_disconnect_removes_the_socket_from_the_hub() -> None:
+async def test_disconnect_removes_the_socket_from_its_room() -> None:
     client, _ = await admin_client()
-    assert len(hub.sockets("Customer")) == 1
+    assert len(feed.subscriptions.sockets("Customer")) == 1
     await client.communicator.send_to(text_data="41")
     await client.quiet(0.1)
-    assert hub.sockets("Customer") == []
+    assert feed.subscriptions.sockets("Customer") == []
     await client.close()
 
 

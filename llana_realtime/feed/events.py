@@ -1,4 +1,7 @@
-"""``TableEvent``: one JSON-safe description of a row change, published to the realtime feed (and the payload shape a future webhook sender would reuse).
+"""``TableEvent``: one JSON-safe description of a row change, and the channel-layer messages that carry it.
+
+One ``TableEvent`` is published to the realtime feed per row change (its payload shape is the one a
+future webhook sender would reuse).
 
 A ``TableEvent`` names the table, the change (``INSERT``, ``UPDATE``, ``DELETE``), the primary key's
 column name and value (as a string, as Llana sends it) and the *owner values* of the row: for each
@@ -11,16 +14,44 @@ each of its sockets without touching the database. They are never sent to client
     event.payload()      # {"type": "INSERT", "custId": "42"}   (what clients receive)
     event.to_message()   # {"table": "Customer", "event": "INSERT", "pk_name": "custId", "pk": "42",
                          #  "owners": {"user": "7"}}             (msgpack/JSON-safe primitives)
+
+Channel-layer messages (plain primitives, since channels_redis uses msgpack): ``{"type": TABLE_EVENT,
+**event.to_message()}`` to the group ``table_group_name(table)`` (one per event), and ``{"type":
+PERMISSIONS_CHANGED}`` to ``PERMISSIONS_GROUP`` (one per permission change).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, models
 
+from llana.models import Role
+from llana.permissions import cache
+from llana.permissions.ownership import IdentityColumnError, resolve_owner_path
+from llana.settings import llana_settings
+
 logger = logging.getLogger(__name__)
+
+#: Channel-layer message types (``"llana.table_event"`` is handled by ``llana_table_event()``).
+TABLE_EVENT = "llana.table_event"
+PERMISSIONS_CHANGED = "llana.permissions_changed"
+GROUP_PREFIX = "llana_realtime.table."
+PERMISSIONS_GROUP = "llana_realtime.permissions"
+
+_GROUP_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def table_group_name(table: str) -> str:
+    """The channel-layer group of ``table``'s events (ASCII ``[A-Za-z0-9_.-]``, under 100 characters)."""
+    safe = _GROUP_SAFE.sub("_", table)
+    if safe != table or len(safe) > 60:
+        digest = hashlib.sha256(table.encode("utf-8")).hexdigest()[:16]
+        safe = f"{safe[:40]}.{digest}"
+    return GROUP_PREFIX + safe
 
 INSERT = "INSERT"
 UPDATE = "UPDATE"
@@ -80,9 +111,6 @@ class TableEvent:
 def owner_specs(table: str) -> list[str]:
     """The distinct ``identity_column`` values of the own-records rules on ``table`` (cached with the
     identity cache, so a ``Role`` change is seen at once)."""
-    from llana.models import Role
-    from llana.permissions import cache
-    from llana.settings import llana_settings
 
     def load() -> list[str]:
         rows = (
@@ -102,8 +130,6 @@ def owner_values(model: type[models.Model], table: str, instance: models.Model) 
     A path on the table itself is read from the instance; a path through a relation costs one query.
     A rule whose ``identity_column`` does not resolve is skipped (``llana.permissions`` denies it).
     """
-    from llana.permissions.ownership import IdentityColumnError, resolve_owner_path
-
     specs = owner_specs(table)
     if not specs:
         return {}

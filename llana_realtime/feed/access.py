@@ -1,18 +1,22 @@
 """Read access of a table-feed socket: computed at the handshake and on permission changes, never per event.
 
 ``read_access(identity, table)`` turns ``llana.permissions`` into a ``ReadAccess``: every row, or the rows
-owned by one user along the owner paths of the own-records rules that admit it. The hub groups sockets by
-it and matches it against the owner values each ``TableEvent`` carries (``llana.events``).
+owned by one user along the owner paths of the own-records rules that admit it. The feed puts sockets
+of one table and one ``ReadAccess`` in one room (``ReadAccess.key``) and matches the access against the
+owner values each ``TableEvent`` carries (``llana_realtime.feed.events``), once per room and event.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from llana.auth.identities import Identity
-    from llana.permissions.engine import Decision
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+
+from llana.auth.identities import Identity, identity_for_user_pk
+from llana.permissions import cache
+from llana.permissions.engine import Decision, Level, permission_for
+from llana.settings import llana_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,13 @@ class ReadAccess:
     all_rows: bool
     user_pk: str | None = None
     paths: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """A short name of this access, unique per distinct access (part of the feed's room names)."""
+        if self.all_rows:
+            return "*"
+        return f"own:{self.user_pk}:{','.join(self.paths)}"
 
     def allows(self, owners: dict[str, str]) -> bool:
         if self.all_rows:
@@ -38,8 +49,6 @@ def read_access(identity: Identity, table: str) -> tuple[ReadAccess | None, Deci
 
     Sync: may read ``_llana_role``/``_llana_public_tables`` on a cache miss.
     """
-    from llana.permissions.engine import Level, permission_for
-
     perm = permission_for(identity, table)
     decision = perm.decide(Level.READ)
     if not decision.allowed:
@@ -51,7 +60,7 @@ def read_access(identity: Identity, table: str) -> tuple[ReadAccess | None, Deci
 
 
 class Subscription:
-    """What the hub knows about one feed socket."""
+    """What the feed knows about one of its sockets: table, identity, access (so its room), token expiry."""
 
     __slots__ = ("access", "expires_at", "identity", "table")
 
@@ -62,15 +71,13 @@ class Subscription:
         self.expires_at = expires_at
 
 
+def room_name(table: str, access: ReadAccess) -> str:
+    """The room of the sockets of ``table`` with ``access`` (one room per distinct access and table)."""
+    return f"table:{table}:{access.key}"
+
 
 def forget_local_cache() -> None:
     """A permission change made in another process can't have invalidated a process-local cache: do it here."""
-    from django.core.cache import caches
-    from django.core.cache.backends.locmem import LocMemCache
-
-    from llana.permissions import cache
-    from llana.settings import llana_settings
-
     if isinstance(caches[llana_settings.CACHE_ALIAS], LocMemCache):
         cache.invalidate(notify=False)  # a refresh, not a change: notifying would loop back here
 
@@ -83,8 +90,6 @@ def reevaluate_many(
 
 def reevaluate(identity: Identity, tables: Iterable[str]) -> tuple[Identity, dict[str, tuple[ReadAccess | None, str]]]:
     """The identity as it is now (roles, user still active) and its access on each table (sync)."""
-    from llana.auth.identities import identity_for_user_pk
-
     current = identity
     if identity.user_pk is not None:
         current = identity_for_user_pk(identity.user_pk, websocket=True)

@@ -32,9 +32,10 @@ import pytest
 from tests.llana_realtime.conftest import free_port
 from tests.services import port_open
 
-ROOT = Path(__file__).resolve().parents[3]
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-SETTINGS = "tests.llana_realtime.feed.server_settings"
+ROOT = Path(__file__).resolve().parents[4]
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent  # daphne and uvicorn are installed next to the running interpreter
+SETTINGS = "tests.llana_realtime.feed.e2e.server_settings"
 JWT_KEY = "feed-tests-jwt-key-0123456789abcdef"  # the servers' signing key, so tests can forge tokens
 # Variables of the developer's environment that would change what the servers do.
 SCRUBBED = (
@@ -183,10 +184,10 @@ def start_project(
     full_env = base_env(url, **env)
     log_path = databases.tmp / f"server_{port}.log"
     if server == "uvicorn":
-        command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
+        command = [str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
                    "--lifespan", "off", "--no-access-log", "project.asgi:application"]
     else:
-        command = [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "--access-log",
+        command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "--access-log",
                    os.devnull, "project.asgi:application"]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)

@@ -12,13 +12,13 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from tests.llana_realtime.feed.conftest import (
+from tests.llana_realtime.feed.e2e.conftest import (
     DatabaseFactory,
     Project,
     redis_prefix,
     start_project,
 )
-from tests.llana_realtime.feed.support import (
+from tests.llana_realtime.feed.e2e.support import (
     USER,
     claims,
     create_customer,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.llana_realtime.feed.conftest import Project
-from tests.llana_realtime.feed.support import (
+from tests.llana_realtime.feed.e2e.conftest import Project
+from tests.llana_realtime.feed.e2e.support import (
     ADMIN,
     NodeClient,
     claims,
@@ -42,7 +42,7 @@ def test_the_demo_page_is_served_with_its_vendored_client(feed_server: Project) 
 async def test_browser_shows_an_event_after_upgrading_to_websocket(feed_server: Project, clients: AsyncExitStack) -> None:
     node, chromium = require_node(), require_chromium()
     token = login(feed_server.url)
-    with tempfile.TemporaryDirectory(prefix="llana-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="llana-chromium-", ignore_cleanup_errors=True) as profile:
         browser = await NodeClient.start(
             node, feed_server.url, script=SCRIPT, timeout=60, executablePath=chromium, userDataDir=profile,
             email=ADMIN[0], password=ADMIN[1], table="Customer",

@@ -15,8 +15,8 @@ from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
 
-from tests.llana_realtime.feed.conftest import Project
-from tests.llana_realtime.feed.support import (
+from tests.llana_realtime.feed.e2e.conftest import Project
+from tests.llana_realtime.feed.e2e.support import (
     USER,
     claims,
     create_customer,
@@ -103,7 +103,7 @@ async def test_bulk_endpoints_publish_one_event_per_row(
         await client.wait_for("Customer", "custId", pk, ["INSERT", "UPDATE", "DELETE"])
     marker = await create_customer(base, admin_token, admin_id)
     await client.wait_for("Customer", "custId", marker, ["INSERT"])
-    for pk in pks:  # exactly one event per row and operation (Llana sends INSERT twice: bug 10)
+    for pk in pks:  # exactly one event per row and operation (Llana sends INSERT twice)
         assert client.payloads("Customer", "custId", pk) == ["INSERT", "UPDATE", "DELETE"]
 
 

@@ -1,6 +1,6 @@
 """The Llana table feed: the ``/`` namespace of ``default_server``, where each socket follows one table.
 
-Handshake (reference 8.2, with django-llana's fixes)::
+Handshake (Llana's, with django-llana's fixes: docs/realtime.md, "Handshake")::
 
     io(url, {auth: {token: "<jwt>", "x-llana-table": "Customer"}})           // browsers: auth only
     io(url, {extraHeaders: {Authorization: "Bearer <jwt>", "x-llana-table": "Customer"}})
@@ -18,8 +18,10 @@ Handshake (reference 8.2, with django-llana's fixes)::
 
 Refusals are ``CONNECT_ERROR {"message": ..., "data": {"status": 401|403|404}}``. Accepted sockets get
 ``<table>`` events ``{"type": "INSERT"|"UPDATE"|"DELETE", "<pk name>": "<pk>"}`` for the rows they may
-read (``llana_realtime.broadcast``). Any event a client sends is answered with Llana's ``exception``
-event (and ack, if asked for) and the connection stays usable.
+read: an accepted socket joins its access room (``llana_realtime.feed.subscriptions``), and the feed
+handles the ``llana.table_event`` and ``llana.permissions_changed`` messages of the server's manager.
+Any event a client sends is answered with Llana's ``exception`` event (and ack, if asked for) and the
+connection stays usable.
 """
 from __future__ import annotations
 
@@ -28,26 +30,22 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from django.http.cookie import parse_cookie
 
-from llana_realtime.access import Subscription, read_access
-from llana_realtime.broadcast import EXCEPTION_EVENT, hub
-from llana_realtime.server import CATCH_ALL, ConnectionRefused, Namespace, Socket
+from llana.auth.credentials import scope_header, token_from_handshake
+from llana.auth.identities import identity_and_expiry_for_token
+from llana.hosts import scope_address, scope_allowed
+from llana.registry import get_table
+from llana_realtime.feed.access import Subscription, read_access
+from llana_realtime.feed.events import PERMISSIONS_CHANGED, TABLE_EVENT
+from llana_realtime.feed.subscriptions import EXCEPTION_EVENT, Subscriptions
+from llana_realtime.socketio.namespace import CATCH_ALL, Namespace
+from llana_realtime.socketio.server import ConnectionRefused, Socket, SocketIOServer
 
 logger = logging.getLogger(__name__)
 
 TABLE_KEY = "x-llana-table"
 NO_TABLE_MESSAGE = "No Table Provided In Headers[x-llana-table]"
 FORBIDDEN_MESSAGE = "Forbidden"
-ACCESS_COOKIE = "accessToken"
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    found = None
-    for key, value in scope.get("headers") or ():
-        if key.lower() == name:
-            found = bytes(value).decode("latin-1")
-    return found
 
 
 def _query(scope: dict[str, Any]) -> dict[str, str]:
@@ -61,7 +59,7 @@ def handshake_table(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
     value = auth.get(TABLE_KEY)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    header = _header(scope, TABLE_KEY.encode())
+    header = scope_header(scope, TABLE_KEY.encode())
     if header and header.strip():
         return header.strip()
     query = _query(scope)
@@ -71,58 +69,14 @@ def handshake_table(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
     return None
 
 
-def handshake_token(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
-    """The access token: ``Authorization: Bearer``, then ``auth.token`` (``Bearer `` optional), then the cookie."""
-    header = _header(scope, b"authorization")
-    if header and header.startswith("Bearer ") and header[len("Bearer "):].strip():
-        return header[len("Bearer "):].strip()
-    token = auth.get("token")
-    if isinstance(token, str) and token.strip():
-        token = token.strip()
-        if token.startswith("Bearer "):
-            token = token[len("Bearer "):].strip()
-        if token and token != "Bearer":
-            return token
-    cookie = _header(scope, b"cookie")
-    if cookie:
-        value = parse_cookie(cookie).get(ACCESS_COOKIE)
-        if value:
-            return value
-    return None
-
-
 def authorize(table: str, token: str | None) -> Subscription:
     """The subscription of a socket to ``table`` with ``token`` (sync: identity cache, maybe the DB).
 
     Raises ``ConnectionRefused`` with Llana's message and ``{"status": ...}``.
     """
-    from llana.auth.credentials import MISSING_TOKEN_MESSAGE
-    from llana.auth.identities import Identity, identity_for_user_pk
-    from llana.auth.tokens import (
-        InvalidAccessToken,
-        user_pk_from_payload,
-        verify_access_token,
-    )
-    from llana.registry import get_table
-    from llana.settings import llana_settings
-
     if get_table(table) is None:
         raise ConnectionRefused(f"Table {table} not found", {"status": 404})
-    expires_at: float | None = None
-    if llana_settings.SKIP_AUTH:
-        identity = Identity.skip(websocket=True)
-    elif token:
-        try:
-            payload = verify_access_token(token)
-        except InvalidAccessToken as exc:
-            identity = Identity.anonymous((401, str(exc)), websocket=True)
-        else:
-            identity = identity_for_user_pk(user_pk_from_payload(payload), websocket=True)
-            exp = payload.get("exp")
-            if identity.user_pk is not None and isinstance(exp, int | float):
-                expires_at = float(exp)
-    else:
-        identity = Identity.anonymous((401, MISSING_TOKEN_MESSAGE), websocket=True)
+    identity, expires_at = identity_and_expiry_for_token(token, websocket=True)
     access, decision = read_access(identity, table)
     if access is None:
         raise ConnectionRefused(decision.message, {"status": decision.status_code})
@@ -130,7 +84,7 @@ def authorize(table: str, token: str | None) -> Subscription:
 
 
 def client_event_error(event: str, args: tuple[Any, ...]) -> dict[str, Any]:
-    """Llana's answer to a client message (reference 8.5): an ``exception`` event body."""
+    """Llana's answer to a client message: an ``exception`` event body."""
     data = args[0] if len(args) == 1 else (list(args) if args else None)
     return {
         "status": "error",
@@ -140,11 +94,20 @@ def client_event_error(event: str, args: tuple[Any, ...]) -> dict[str, Any]:
 
 
 class TableFeed(Namespace):
-    """The Llana table feed on namespace ``/``: handshake checks, hub registration, client-event errors."""
+    """The Llana table feed on namespace ``/``: handshake checks, access rooms, client-event errors."""
 
     def __init__(self, name: str = "/") -> None:
         super().__init__(name)
+        self.subscriptions = Subscriptions(name)
         self.on(CATCH_ALL, self.reject_client_event)
+
+    def bind(self, server: SocketIOServer) -> None:
+        """Use ``server``'s manager for the feed's rooms and its receiver for the feed's layer messages."""
+        super().bind(server)
+        manager = server.manager
+        self.subscriptions.manager = manager
+        manager.on_message(TABLE_EVENT, self.subscriptions.llana_table_event)
+        manager.on_message(PERMISSIONS_CHANGED, self.subscriptions.llana_permissions_changed)
 
     async def on_connect(self, socket: Socket, auth: Any) -> bool | None:
         auth = auth if isinstance(auth, dict) else {}
@@ -152,20 +115,19 @@ class TableFeed(Namespace):
         table = handshake_table(scope, auth)
         if table is None:
             raise ConnectionRefused(NO_TABLE_MESSAGE, {"status": 400})
-        from llana.hosts import scope_address, scope_allowed
-
         if not scope_allowed(scope):
             logger.warning("Refused socket from %s (not in HOSTS)", scope_address(scope) or "<unknown>")
             raise ConnectionRefused(FORBIDDEN_MESSAGE, {"status": 403})
-        generation = hub.generation
-        subscription = await database_sync_to_async(authorize)(table, handshake_token(scope, auth))
+        subscriptions = self.subscriptions
+        generation = subscriptions.generation
+        subscription = await database_sync_to_async(authorize)(table, token_from_handshake(scope, auth))
         # If the client leaves meanwhile, the server still calls on_disconnect (which removes it again).
-        await hub.add(socket, subscription, generation)
+        await subscriptions.add(socket, subscription, generation)
         logger.info("Table feed: socket %s follows %s", socket.sid, table)
         return None
 
     async def on_disconnect(self, socket: Socket, reason: str) -> None:
-        hub.remove(socket)
+        self.subscriptions.remove(socket)
 
     @staticmethod
     async def reject_client_event(socket: Socket, event: str, *args: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@
 "use strict";
 const path = require("path");
 const readline = require("readline");
-const { chromium } = require(path.join(__dirname, "..", "..", "..", "node_modules", "playwright-core"));
+const { chromium } = require(path.join(__dirname, "..", "..", "..", "..", "node_modules", "playwright-core"));
 
 const [base, optionsJson] = process.argv.slice(2);
 const options = JSON.parse(optionsJson);

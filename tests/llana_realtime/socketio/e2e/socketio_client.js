@@ -11,7 +11,7 @@
 //   broadcast             connect to "/custom" and print every `broadcast` received until SIGTERM/stdin end
 "use strict";
 const path = require("path");
-const { io } = require(path.join(__dirname, "..", "..", "..", "node_modules", "socket.io-client"));
+const { io } = require(path.join(__dirname, "..", "..", "..", "..", "node_modules", "socket.io-client"));
 
 const [base, scenario] = process.argv.slice(2);
 const result = { scenario };

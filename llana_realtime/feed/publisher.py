@@ -1,4 +1,5 @@
-"""Receivers that turn ORM writes into table events, and permission edits into socket re-checks.
+"""The writer side of the feed: receivers that turn ORM writes into table events, and permission edits
+into socket re-checks, and the functions that publish them (one channel-layer message each).
 
 - ``post_save`` (created → ``INSERT``, else ``UPDATE``), ``post_delete`` (``DELETE``) and
   ``llana.signals.soft_deleted`` (``DELETE``, replacing the soft delete's ``UPDATE``) on every table the
@@ -8,25 +9,89 @@
 - The ``TableEvent`` (with the row's owner values) is built at signal time, inside the write, then
   published by ``transaction.on_commit(..., robust=True)``: a rolled-back write publishes nothing and a
   broker outage is logged, never raised into a committed request.
-- ``llana.cache.permissions_invalidated`` (sent when a ``Role``, ``PublicTable``, ``Group``, a user's
+- ``llana.signals.permissions_invalidated`` (sent when a ``Role``, ``PublicTable``, ``Group``, a user's
   group membership or a user's role / ``is_active`` / ``is_superuser`` / soft-delete column changes, on
-  commit, or by a manual ``llana.cache.invalidate()``) publishes ``llana.permissions_changed``, so every
-  process re-checks its open sockets. ``llana.cache`` owns the list of what counts as a permission change.
+  commit, or by a manual ``llana.permissions.cache.invalidate()``) publishes ``llana.permissions_changed``, so every
+  process re-checks its open sockets. ``llana.permissions.cache`` owns the list of what counts as a permission change.
+- ``publish_table_event(event)`` sends ONE ``llana.table_event`` message to the group
+  ``table_group_name(table)``, whichever number of sockets or processes follow the table: each server
+  process's manager receives it once and the feed fans it out to its sockets. With the in-memory layer
+  (one process) the message is handed to this process's manager directly, without the layer.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from django.apps import apps
 from django.core.signals import setting_changed
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 
-from llana.events import DELETE, INSERT, UPDATE, TableEvent
-from llana_realtime.broadcast import publish_permissions_changed, publish_table_event
+from llana.registry import selected_models
+from llana.signals import permissions_invalidated as invalidated
+from llana.signals import soft_deleted
+from llana_realtime.feed.events import (
+    DELETE,
+    INSERT,
+    PERMISSIONS_CHANGED,
+    PERMISSIONS_GROUP,
+    TABLE_EVENT,
+    UPDATE,
+    TableEvent,
+    table_group_name,
+)
+from llana_realtime.feed.namespace import feed
+from llana_realtime.socketio.pubsub import cross_process_layer
 
 logger = logging.getLogger(__name__)
+
+
+# --- publishing --------------------------------------------------------------------------------------
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
+    layer = cross_process_layer()
+    if layer is None:
+        if feed.server is not None:
+            feed.server.manager.receive_threadsafe(message)
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:  # called from the event loop's own thread: can't block it
+        task = loop.create_task(layer.group_send(group, message))
+        task.add_done_callback(_log_failure)
+        return
+    async_to_sync(layer.group_send)(group, message)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("Could not publish a realtime message: %s", task.exception())
+
+
+def publish_table_event(event: TableEvent) -> None:
+    """Send ``event`` once to every process serving ``event.table`` (sync; never raises: a broker outage is logged)."""
+    try:
+        _send(table_group_name(event.table), {"type": TABLE_EVENT, **event.to_message()})
+    except Exception:
+        logger.exception("Could not publish the %s event of table %s to the channel layer", event.type, event.table)
+
+
+def publish_permissions_changed() -> None:
+    """Tell every process to re-check its sockets' permissions (sync; never raises)."""
+    try:
+        _send(PERMISSIONS_GROUP, {"type": PERMISSIONS_CHANGED})
+    except Exception:
+        logger.exception("Could not publish a permission change to the channel layer")
+
+
+# --- receivers ---------------------------------------------------------------------------------------
 
 _tables: dict[type[models.Model], str | None] = {}
 
@@ -38,12 +103,11 @@ def table_of(model: type[models.Model]) -> str | None:
         return _tables[model]
     except KeyError:
         pass
-    from llana.registry import selected_models
-
     if not _tables:
         _tables.update({m: m._meta.db_table for m in selected_models()})
     concrete = model._meta.concrete_model
-    return _tables.setdefault(model, _tables.get(concrete) if concrete is not model else None)
+    table = _tables.get(concrete) if concrete is not None and concrete is not model else None
+    return _tables.setdefault(model, table)
 
 
 def _forget_tables(*, setting: str, **kwargs: Any) -> None:
@@ -55,10 +119,6 @@ def _forget_tables(*, setting: str, **kwargs: Any) -> None:
 def _connect_deletes() -> None:
     """``post_delete`` per exposed model, not for every model: a receiver for a model turns off Django's
     fast (bulk SQL) deletes for it, which unexposed models (sessions, token blacklists) should keep."""
-    from django.apps import apps
-
-    from llana.registry import selected_models
-
     exposed = set(selected_models())
     for model in apps.get_models():
         if model not in exposed and model._meta.concrete_model not in exposed:
@@ -102,7 +162,7 @@ def row_soft_deleted(sender: type[models.Model], instance: models.Model, **kwarg
 
 
 def permissions_invalidated(sender: Any = None, **kwargs: Any) -> None:
-    """``llana.cache.permissions_invalidated`` → ``llana.permissions_changed`` to every process (after the
+    """``llana.signals.permissions_invalidated`` → ``llana.permissions_changed`` to every process (after the
     commit when sent inside a transaction; never touches the database otherwise)."""
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(publish_permissions_changed, robust=True)
@@ -112,9 +172,6 @@ def permissions_invalidated(sender: Any = None, **kwargs: Any) -> None:
 
 def connect() -> None:
     """Connect every receiver (idempotent: ``dispatch_uid``); called from ``LlanaRealtimeConfig.ready()``."""
-    from llana.signals import permissions_invalidated as invalidated
-    from llana.signals import soft_deleted
-
     post_save.connect(row_saved, dispatch_uid="llana_realtime.row_saved")
     _connect_deletes()
     soft_deleted.connect(row_soft_deleted, dispatch_uid="llana_realtime.row_soft_deleted")

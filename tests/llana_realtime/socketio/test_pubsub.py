@@ -1,7 +1,7 @@
-"""Emits cross processes through the channel layer: one layer message per emit, delivered by each process's hub.
+"""Emits cross processes through the channel layer: one layer message per emit, delivered by each process's manager.
 
 Two ``SocketIOServer`` instances with the same name stand for two server processes; they share only the
-Redis pub/sub channel layer (the in-memory layer cannot cross processes, so the bridge ignores it).
+Redis pub/sub channel layer (the in-memory layer cannot cross processes, so the manager ignores it).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from channels.layers import channel_layers
 
-from llana_realtime.server import SocketIOServer
-from tests.llana_realtime.test_server import (
+from llana_realtime.socketio.server import SocketIOServer
+from tests.llana_realtime.socketio.test_server import (
     RecordingSocket,
     connect,
     open_socket,
@@ -55,8 +55,8 @@ async def test_emit_reaches_the_sockets_of_another_process_once(redis_layer: str
         here, there = await open_socket(first), await open_socket(second)
         sid_here = await connect(first, here)
         sid_there = await connect(second, there)
-        await asyncio.wait_for(first.bridge.ready.wait(), 10)
-        await asyncio.wait_for(second.bridge.ready.wait(), 10)
+        await asyncio.wait_for(first.manager.ready.wait(), 10)
+        await asyncio.wait_for(second.manager.ready.wait(), 10)
         second.get_socket(sid_there).join("room")  # type: ignore[union-attr]
 
         await first.emit("hello", {"n": 1}, b"\x01")

@@ -21,7 +21,7 @@ from urllib.request import Request, urlopen
 import jwt
 import socketio
 
-from tests.llana_realtime.feed.conftest import JWT_KEY, ROOT
+from tests.llana_realtime.feed.e2e.conftest import JWT_KEY, ROOT
 from tests.services import require_node
 
 NODE_DRIVER = Path(__file__).with_name("feed_client.js")

@@ -1,7 +1,7 @@
 """Signals → channel layer: one ``llana.table_event`` per row change, on commit, to ``table_group_name(table)``.
 
 Runs on the Redis pub/sub layer (``tests.services.require_redis``) with a test channel in the table's group;
-the in-memory path (hub fed in-process) is covered by test_feed_delivery.py.
+the in-memory path (the manager fed in-process) is covered by test_delivery.py.
 """
 from __future__ import annotations
 
@@ -16,16 +16,18 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from llana.events import TableEvent
 from llana.models import Role
 from llana.registry import clear_registry
-from llana_realtime.broadcast import (
+from llana_realtime.feed.events import (
     PERMISSIONS_CHANGED,
     PERMISSIONS_GROUP,
     TABLE_EVENT,
-    hub,
+    TableEvent,
     table_group_name,
 )
+from llana_realtime.feed.namespace import feed
+from llana_realtime.socketio.pubsub import EMIT
+from llana_realtime.socketio.server import default_server
 from project.demo.models import Customer, SalesOrder, Shipper, User
 from tests.llana_realtime.feed_client import (
     FeedClient,
@@ -36,6 +38,12 @@ from tests.llana_realtime.feed_client import (
 from tests.services import require_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+async def shutdown() -> None:
+    """Stop this loop's channel-layer receiver and the feed's tasks (the next test starts them again)."""
+    await default_server.manager.stop()
+    await feed.subscriptions.shutdown()
 
 
 @pytest.fixture
@@ -76,7 +84,7 @@ async def listener(redis_layer: str) -> AsyncIterator[Any]:
     yield receive
     reader.cancel()
     await asyncio.gather(reader, return_exceptions=True)
-    await hub.shutdown()
+    await shutdown()
 
 
 def test_group_names_are_valid_channel_names() -> None:
@@ -174,7 +182,34 @@ async def test_socket_receives_events_through_redis_exactly_once(redis_layer: st
         assert await client.quiet(0.3) == [("Customer", {"type": "INSERT", "custId": str(customer.pk)})]
     finally:
         await client.close()
-        await hub.shutdown()
+        await shutdown()
+
+
+async def test_one_layer_channel_per_process_carries_emits_and_table_events(redis_layer: str) -> None:
+    """The feed has no receiver of its own: the server's manager holds the process's one channel, in the
+    emit group, the permissions group and the group of each followed table, and dispatches both kinds."""
+    admin = await make_user("adm@x.com", "ADMIN")
+    client = FeedClient()
+    try:
+        assert "sid" in await client.connect({"token": token_for(admin), "x-llana-table": "Customer"})
+        manager = default_server.manager
+        assert manager.channel is not None
+        assert manager.groups == {manager.group, PERMISSIONS_GROUP, table_group_name("Customer")}
+        # An emit published by another process, then a table event: both through that one channel.
+        layer = get_channel_layer()
+        emit = {"type": EMIT, "origin": "another-process", "namespace": "/",
+                "frames": ['2["notice",{"n":1}]'], "rooms": None, "skip": []}
+        await layer.group_send(manager.group, emit)
+        await client.collect(1)
+        customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
+        await client.collect(2)
+        assert await client.quiet(0.3) == [
+            ("notice", {"n": 1}),
+            ("Customer", {"type": "INSERT", "custId": str(customer.pk)}),
+        ]
+    finally:
+        await client.close()
+        await shutdown()
 
 
 async def test_broker_outage_never_fails_the_committed_write(settings: Any, caplog: Any) -> None:
@@ -184,7 +219,7 @@ async def test_broker_outage_never_fails_the_committed_write(settings: Any, capl
     await database_sync_to_async(seed_default_roles)()
     clear_registry()
     owner = await make_user("o@x.com")
-    with caplog.at_level(logging.ERROR, logger="llana_realtime.broadcast"):
+    with caplog.at_level(logging.ERROR, logger="llana_realtime.feed.publisher"):
         customer = await database_sync_to_async(Customer.objects.create)(user=owner, company_name="Kept", city="X")
     assert await database_sync_to_async(Customer.objects.filter(pk=customer.pk).exists)()
     assert any("Could not publish the INSERT event of table Customer" in r.getMessage() for r in caplog.records)

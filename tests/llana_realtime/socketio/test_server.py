@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from llana_realtime.server import ConnectionRefused, Namespace, Socket, SocketIOServer
+from llana_realtime.socketio.namespace import Namespace
+from llana_realtime.socketio.server import ConnectionRefused, Socket, SocketIOServer
 
 
 class RecordingSocket:
@@ -381,7 +382,7 @@ async def test_engineio_disconnect_reaches_every_namespace_with_its_reason(serve
     await server.engineio_disconnect(eio, "ping timeout")  # type: ignore[arg-type]
     await settle(server)
     assert sorted(reasons) == [("/", "ping timeout"), ("/custom", "ping timeout")]
-    assert server.hub.sockets("/") == []
+    assert server.manager.sockets("/") == []
 
 
 async def test_connect_timeout_closes_a_session_that_never_connects() -> None:
@@ -464,7 +465,7 @@ async def test_client_gone_during_an_async_connect_handler_still_gets_one_discon
     assert [kind for kind, _ in chat.calls] == ["connect", "disconnect"]
     assert chat.calls[1] == ("disconnect", "transport close")
     assert eio.take() == []  # never connected: no connect ack
-    assert server.hub.sockets("/") == []
+    assert server.manager.sockets("/") == []
     await server.engineio_disconnect(eio, "transport close")  # type: ignore[arg-type]  # a late duplicate: nothing
     assert len(chat.calls) == 2
 
@@ -484,7 +485,7 @@ async def test_disconnect_arriving_after_the_connect_handler_runs_the_disconnect
     await server.engineio_disconnect(eio, "ping timeout")  # type: ignore[arg-type]
     assert [call for call in chat.calls if call[0] == "disconnect"] == [("disconnect", "ping timeout")]
     assert eio.take() == []
-    assert server.hub.sockets("/") == []
+    assert server.manager.sockets("/") == []
 
 
 async def test_server_disconnect_during_the_connect_handler_and_refusals(server: SocketIOServer) -> None:
