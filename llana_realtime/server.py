@@ -45,7 +45,7 @@ from llana_realtime.protocol.socketio import (
 )
 
 if TYPE_CHECKING:
-    from llana_realtime.engine import EngineIOSocket
+    from llana_realtime.engineio.socket import EngineIOSocket
 
 logger = logging.getLogger(__name__)
 

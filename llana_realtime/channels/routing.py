@@ -8,21 +8,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from django.urls import re_path
+from django.urls import URLPattern, re_path
 
-from llana_realtime.consumers import EngineIOPollingConsumer, EngineIOWebSocketConsumer
-from llana_realtime.engine import EngineIOServer
+from llana_realtime.channels.consumers import EngineIOPollingApp, EngineIOWebSocketApp
+from llana_realtime.engineio.server import EngineIOServer
 
 
-def engineio_urlpatterns(
-    path: str, server: EngineIOServer
-) -> tuple[list[Any], list[Any]]:
+def engineio_urlpatterns(path: str, server: EngineIOServer) -> tuple[list[URLPattern], list[URLPattern]]:
     """``(http patterns, websocket patterns)`` serving ``server`` at ``path`` (with or without the final slash)."""
-    stripped = path.strip("/")
-    regex = rf"^{re.escape(stripped)}/?$"
-    return (
-        [re_path(regex, EngineIOPollingConsumer.as_asgi(server=server))],
-        [re_path(regex, EngineIOWebSocketConsumer.as_asgi(server=server))],
-    )
+    regex = rf"^{re.escape(path.strip('/'))}/?$"
+    return [re_path(regex, EngineIOPollingApp(server))], [re_path(regex, EngineIOWebSocketApp(server))]

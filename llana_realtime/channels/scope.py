@@ -1,0 +1,28 @@
+"""ASGI type aliases (as starlette's ``types.py``) and helpers that read an ASGI scope."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def query_params(scope: Mapping[str, Any]) -> dict[str, str]:
+    """The query string of ``scope`` as a dict; a repeated parameter keeps its last value."""
+    raw = scope.get("query_string", b"")
+    parsed = parse_qs(raw.decode("latin-1") if isinstance(raw, bytes) else raw, keep_blank_values=True)
+    return {key: values[-1] for key, values in parsed.items()}
+
+
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """The first header ``name`` (lowercase bytes) of ``scope``, decoded as latin-1; ``None`` if absent."""
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
