@@ -20,13 +20,13 @@ This module imports models (through ``JWTAuthMiddleware``), so import it after `
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from channels.routing import ProtocolTypeRouter, URLRouter
-from django.urls import re_path
 
 from llana.checks import run_startup_checks
 from llana_realtime.channels.middleware import JWTAuthMiddleware, JWTAuthMiddlewareStack
-from llana_realtime.channels.routing import engineio_urlpatterns
-from llana_realtime.channels.scope import ASGIApp
+from llana_realtime.channels.routing import asgi_re_path, engineio_urlpatterns
 from llana_realtime.engineio.interfaces import EngineIOHandler
 from llana_realtime.engineio.server import EngineIOServer
 from llana_realtime.server import default_server
@@ -47,7 +47,7 @@ def engineio_server(handler: EngineIOHandler) -> EngineIOServer:
     )
 
 
-def realtime_application(django_asgi_app: ASGIApp) -> JWTAuthMiddleware:
+def realtime_application(django_asgi_app: Callable[..., Awaitable[None]]) -> JWTAuthMiddleware:
     """Django (``django_asgi_app``) over HTTP, and the Socket.IO server at ``LLANA_REALTIME["PATH"]``.
 
     Runs the system checks first, as ``manage.py`` would (daphne and uvicorn run none): raises
@@ -59,7 +59,7 @@ def realtime_application(django_asgi_app: ASGIApp) -> JWTAuthMiddleware:
     return JWTAuthMiddlewareStack(
         ProtocolTypeRouter(
             {
-                "http": URLRouter([*http, re_path(r"", django_asgi_app)]),
+                "http": URLRouter([*http, asgi_re_path(r"", django_asgi_app)]),
                 "websocket": URLRouter(websocket),
             }
         )
