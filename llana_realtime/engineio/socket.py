@@ -8,7 +8,7 @@ The socket's API, by caller:
 - the transports (``llana_realtime.channels.consumers``): ``start()``, ``poll()``, ``poll_ready``,
   ``receive_payload()``, ``payload_too_large()``, ``attach_websocket()``, ``attach_upgrade()``,
   ``receive_frame()``, ``transport_closed()``;
-- the rest of the engine: ``queue`` and ``websocket`` (read by the ``Writer``), ``abort()`` (writer, server),
+- the rest of the engine: ``queue``, ``websocket`` and ``writing`` (the ``Writer``), ``abort()`` (writer, server),
   ``session``, ``tick()`` and ``heartbeat_at`` (the ``Heartbeat``).
 
 The socket reaches its server only through the server's public members: ``handler``,
@@ -61,9 +61,10 @@ class EngineIOSocket:
         "scope",
         "queue",
         "heartbeat_at",
+        "writing",
         "_poll",
         "_posting",
-        "_ws",
+        "websocket",
         "_upgrade_ws",
         "_lock",
         "_connected",
@@ -80,9 +81,12 @@ class EngineIOSocket:
         # The deadline the heartbeat last scheduled for this socket (the heartbeat's bookkeeping, kept here so
         # that it needs no per-socket object).
         self.heartbeat_at: float | None = None
+        # Listed for the writer's next flush, or being written (the writer's bookkeeping, as above).
+        self.writing = False
         self._poll: asyncio.Future[str] | None = None  # the pending long-polling GET
         self._posting = False
-        self._ws: WebSocketTransport | None = None
+        # The WebSocket this session's packets are written to (None while on polling); set by the socket only.
+        self.websocket: WebSocketTransport | None = None
         self._upgrade_ws: WebSocketTransport | None = None
         # Orders handler calls (connect, messages, disconnect): None when free, else the waiting futures.
         self._lock: list[asyncio.Future[None]] | None = None
@@ -99,11 +103,6 @@ class EngineIOSocket:
     def closed(self) -> bool:
         return self.session.closed
 
-    @property
-    def websocket(self) -> WebSocketTransport | None:
-        """The WebSocket this session's packets are written to (``None`` while on polling)."""
-        return self._ws
-
     # -- the application's API ------------------------------------------------------------------------------
 
     def send(self, data: str | bytes) -> None:
@@ -111,7 +110,7 @@ class EngineIOSocket:
         if self.session.closed:
             logger.debug("engine.io %s: message dropped, socket closed", self.sid)
             return
-        if self._ws is None:
+        if self.websocket is None:
             self._push(Packet(PacketType.MESSAGE, data))
         elif isinstance(data, str):
             self._push(self.server.writer.message_frame(data))
@@ -164,7 +163,7 @@ class EngineIOSocket:
         self._wake()
 
     def _wake(self) -> None:
-        if self._ws is not None:
+        if self.websocket is not None:
             self.server.writer.schedule(self)
         elif self._poll is not None and not self._poll.done():
             self._poll.set_result("data")
@@ -176,7 +175,7 @@ class EngineIOSocket:
 
     def _teardown(self, reason: str, *, graceful: bool) -> None:
         """Release what a session closed by ``reason`` holds (the session itself is already closed)."""
-        self.server.remove(self, linger=graceful and self._ws is None)
+        self.server.remove(self, linger=graceful and self.websocket is None)
         if not graceful:
             self.queue.clear()
         spawn = self.server.spawn
@@ -185,7 +184,7 @@ class EngineIOSocket:
         if self._upgrade_ws is not None:
             spawn(self._upgrade_ws.close_transport())
             self._upgrade_ws = None
-        if self._ws is not None:
+        if self.websocket is not None:
             self.server.writer.schedule(self)  # writes what is left, then closes the transport
         logger.info("engine.io %s: closed (%s)", self.sid, reason)
         if self._connected:
@@ -255,7 +254,7 @@ class EngineIOSocket:
                 if self._poll is not None and not self._poll.done():
                     self._poll.set_result("noop")
             elif isinstance(action, s.Upgraded):
-                self._ws, self._upgrade_ws = self._upgrade_ws, None
+                self.websocket, self._upgrade_ws = self._upgrade_ws, None
                 logger.debug("engine.io %s: upgraded to websocket", self.sid)
                 if self._poll is not None and not self._poll.done():
                     self._poll.set_result("noop")
@@ -342,7 +341,7 @@ class EngineIOSocket:
 
     def attach_websocket(self, ws: WebSocketTransport) -> None:
         """Make ``ws`` the transport of this WebSocket-only session (its open packet already sent)."""
-        self._ws = ws
+        self.websocket = ws
         self._wake()
 
     async def receive_frame(self, frame: str | bytes, ws: WebSocketTransport) -> None:
@@ -364,7 +363,7 @@ class EngineIOSocket:
             return
         if upgrading:
             await self._run(self.session.receive_upgrade(packet), upgrade_ws=ws)
-        elif ws is self._ws:
+        elif ws is self.websocket:
             await self._run(self._receive(packet))
 
     def attach_upgrade(self, ws: WebSocketTransport) -> bool:
@@ -390,7 +389,7 @@ class EngineIOSocket:
         if ws is self._upgrade_ws:
             self._upgrade_ws = None
             self.session.abort_upgrade()
-        elif ws is self._ws:
-            self._ws = None  # nothing more can be written to it
+        elif ws is self.websocket:
+            self.websocket = None  # nothing more can be written to it
             self._terminate(s.TRANSPORT_CLOSE, graceful=False)
 

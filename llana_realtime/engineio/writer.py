@@ -6,7 +6,8 @@ callback (``_flush``) then writes every listed socket's queue, without a task pe
 ``send_frame()`` coroutine is run to its end right there. If one has to wait (the transport is paused: the
 client reads too slowly), a writer task takes over that socket from that frame on, keeping the order.
 
-The writer reads a socket through ``queue``, ``websocket``, ``closed``, ``sid`` and ``abort()``; it starts
+The writer reads a socket through ``queue``, ``websocket``, ``session.closed``, ``sid`` and ``abort()``,
+and keeps its own bookkeeping in ``socket.writing``; it starts
 tasks through the ``spawn`` callable it was given (the server's).
 """
 
@@ -64,9 +65,9 @@ class Writer:
 
     def __init__(self, spawn: Spawn) -> None:
         self._spawn = spawn
-        # Sockets listed for the next flush, in order; with those a writer task serves, the busy ones.
+        # Sockets listed for the next flush, in order. A listed socket, or one a writer task serves, has
+        # ``socket.writing`` set (the writer's bookkeeping, kept on the socket: no per-socket object).
         self._listed: list[EngineIOSocket] = []
-        self._busy: set[EngineIOSocket] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         # A single-entry cache: an emit hands the same Socket.IO frame to every target socket; its Engine.IO
         # frame ("4" + frame) is then built once, not once per socket.
@@ -84,18 +85,18 @@ class Writer:
 
         A closed socket's transport is closed once its queue is written.
         """
-        busy = self._busy
-        if socket in busy:
+        if socket.writing:
             return
         if not self._listed:
             self._loop = loop = asyncio.get_running_loop()
             loop.call_soon(self._flush)
         elif self._loop is not asyncio.get_running_loop():  # an old loop closed before its flush (tests)
+            for stale in self._listed:
+                stale.writing = False
             self._listed.clear()
-            busy.clear()
             self._loop = loop = asyncio.get_running_loop()
             loop.call_soon(self._flush)
-        busy.add(socket)
+        socket.writing = True
         self._listed.append(socket)
 
     def _flush(self) -> None:
@@ -104,7 +105,7 @@ class Writer:
         for socket in listed:
             ws = socket.websocket
             if ws is None:
-                self._busy.discard(socket)
+                socket.writing = False
             else:
                 self._write(socket, ws)
 
@@ -124,12 +125,12 @@ class Writer:
                 self._spawn(self._write_later(socket, _Resume(coroutine, yielded)))
                 return  # still busy: the task goes on
             queue.clear()
-            if socket.closed:
+            if socket.session.closed:
                 self._spawn(ws.close_transport())
         except Exception:  # the connection is gone (server-specific errors), and so is the session
             logger.debug("engine.io %s: websocket write failed", socket.sid, exc_info=True)
             socket.abort(TRANSPORT_ERROR)
-        self._busy.discard(socket)
+        socket.writing = False
 
     async def _write_later(self, socket: EngineIOSocket, pending: _Resume) -> None:
         """The writer task of a socket whose transport made ``send()`` wait: finish that frame, then the queue."""
@@ -140,10 +141,10 @@ class Writer:
             while queue and ws is not None:
                 item = queue.pop(0)
                 await ws.send_frame(item if not isinstance(item, Packet) else encode_packet(item))
-            if socket.closed and ws is not None:
+            if socket.session.closed and ws is not None:
                 await ws.close_transport()
         except Exception:  # the connection is gone (server-specific errors), and so is the session
             logger.debug("engine.io %s: websocket write failed", socket.sid, exc_info=True)
             socket.abort(TRANSPORT_ERROR)
         finally:
-            self._busy.discard(socket)
+            socket.writing = False
