@@ -7,8 +7,8 @@ callback (``_flush``) then writes every listed socket's queue, without a task pe
 client reads too slowly), a writer task takes over that socket from that frame on, keeping the order.
 
 The writer reads a socket through ``queue``, ``websocket``, ``session.closed``, ``sid`` and ``abort()``,
-and keeps its own bookkeeping in ``socket.writing``; it starts
-tasks through the ``spawn`` callable it was given (the server's).
+and keeps its own bookkeeping in ``socket.writing``; it starts tasks through the ``spawn`` callable it was
+given (the server's).
 """
 
 from __future__ import annotations
