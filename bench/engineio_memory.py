@@ -29,8 +29,9 @@ if os.environ.get("LLANA_BENCH_APP") == "1":  # imported by the ASGI server
     django.setup()
     from channels.routing import ProtocolTypeRouter, URLRouter
 
-    from llana_realtime.engine import EngineIOServer, EngineIOSocket
-    from llana_realtime.routing import engineio_urlpatterns
+    from llana_realtime.channels.routing import engineio_urlpatterns
+    from llana_realtime.engineio.server import EngineIOServer
+    from llana_realtime.engineio.socket import EngineIOSocket
 
     class Echo:
         async def engineio_connect(self, socket: EngineIOSocket) -> None:

@@ -45,10 +45,15 @@ def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
     """The value of header ``name`` (lower case) in an ASGI scope, or None.
 
     A repeated header reads as its values joined with ``,`` in order, as Django's ``ASGIRequest`` builds
-    ``request.META`` from the same scope.
+    ``request.META`` from the same scope; ``Cookie`` headers are joined with ``; `` instead, so that cookies
+    split over several headers (as HTTP/2 sends them) all parse.
     """
     values = [bytes(value).decode("latin-1") for key, value in scope.get("headers") or () if bytes(key).lower() == name]
-    return ",".join(values) if values else None
+    if not values:
+        return None
+    if name == b"cookie":
+        return "; ".join(value.rstrip("; ") for value in values)
+    return ",".join(values)
 
 
 def scope_cookie(scope: Mapping[str, Any], name: str) -> str | None:

@@ -37,7 +37,7 @@ from typing import Any, cast
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
-from llana_realtime.engine import EngineIOSocket
+from llana_realtime.engineio.socket import EngineIOSocket
 from llana_realtime.protocol.errors import ProtocolError
 from llana_realtime.protocol.socketio import (
     RESERVED_EVENTS,

@@ -18,8 +18,9 @@ django.setup()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from llana_realtime.engine import EngineIOServer, EngineIOSocket  # noqa: E402
-from llana_realtime.routing import engineio_urlpatterns  # noqa: E402
+from llana_realtime.channels.routing import engineio_urlpatterns  # noqa: E402
+from llana_realtime.engineio.server import EngineIOServer  # noqa: E402
+from llana_realtime.engineio.socket import EngineIOSocket  # noqa: E402
 
 OPTIONS = {
     "ping_interval": 300,

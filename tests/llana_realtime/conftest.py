@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -94,8 +95,12 @@ def serve(command: list[str]) -> Iterator[str]:
 
 
 def _bin(name: str) -> list[str]:
-    path = Path(sys.executable).parent / name  # console scripts sit next to the running interpreter
-    return [str(path)] if path.exists() else [sys.executable, "-m", name]
+    """The command of console script ``name``: next to this interpreter, else on PATH, else ``python -m``."""
+    path = Path(sys.executable).parent / name
+    if path.exists():
+        return [str(path)]
+    found = shutil.which(name)
+    return [found] if found else [sys.executable, "-m", name]
 
 
 @pytest.fixture(scope="session")

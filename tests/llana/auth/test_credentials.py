@@ -36,6 +36,11 @@ def test_scope_header_reads_what_django_puts_in_meta(headers: list[tuple[bytes, 
     assert scope_header(scope(*headers), name) == request.META[meta]
 
 
+def test_cookies_split_over_several_headers_are_all_read() -> None:
+    headers = scope((b"cookie", b"other=1"), (b"cookie", f"{ACCESS_COOKIE}=from-cookie".encode()))
+    assert token_from_scope(headers) == "from-cookie"
+
+
 def test_scope_header_missing() -> None:
     assert scope_header(scope(), b"authorization") is None
     assert scope_header({}, b"authorization") is None

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 
 from llana.auth.tokens import AccessToken
-from llana_realtime.middleware import JWTAuthMiddlewareStack
+from llana_realtime.channels.middleware import JWTAuthMiddlewareStack
 from tests.llana_realtime.feed_client import make_user, token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

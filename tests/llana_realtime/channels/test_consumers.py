@@ -13,8 +13,10 @@ import pytest
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 
-from llana_realtime.engine import EngineIOServer, EngineIOSocket
-from llana_realtime.routing import engineio_urlpatterns
+from llana_realtime.channels.asgi import engineio_server
+from llana_realtime.channels.routing import engineio_urlpatterns
+from llana_realtime.engineio.server import EngineIOServer, new_sid
+from llana_realtime.engineio.socket import EngineIOSocket
 
 Q = "EIO=4&transport=polling"
 
@@ -310,7 +312,7 @@ async def test_full_outgoing_queue_disconnects_with_a_logged_reason(
 ) -> None:
     app = App(outgoing_queue_size=5)
     sid = await app.handshake()
-    with caplog.at_level(logging.WARNING, logger="llana_realtime.engine"):
+    with caplog.at_level(logging.WARNING, logger="llana_realtime.engineio.socket"):
         assert (await app.post(sid, b"4flood"))["body"] == b"ok"
     await asyncio.wait_for(app.handler.disconnected.wait(), 5)
     assert app.handler.calls[-1] == ("disconnect", "outgoing queue full")
@@ -325,7 +327,7 @@ async def test_handler_error_closes_only_that_socket(
     app.handler.fail_on = "boom"
     sid = await app.handshake()
     other = await app.handshake()
-    with caplog.at_level(logging.ERROR, logger="llana_realtime.engine"):
+    with caplog.at_level(logging.ERROR, logger="llana_realtime.engineio.socket"):
         assert (await app.post(sid, b"4boom"))["body"] == b"ok"
     await asyncio.wait_for(app.handler.disconnected.wait(), 5)
     assert "message handler failed" in caplog.text
@@ -616,7 +618,7 @@ async def test_failed_probe_keeps_polling() -> None:
 async def test_upgrade_that_never_completes_is_aborted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("llana_realtime.engine.UPGRADE_TIMEOUT", 0.05)
+    monkeypatch.setattr("llana_realtime.engineio.socket.UPGRADE_TIMEOUT", 0.05)
     app = App()
     sid = await app.handshake()
     ws = WebsocketCommunicator(
@@ -650,13 +652,13 @@ async def test_websocket_closed_during_probe_keeps_polling() -> None:
 # --- settings and routing --------------------------------------------------------------------------------------
 
 
-def test_from_settings(settings: Any) -> None:
+def test_engineio_server_from_settings(settings: Any) -> None:
     settings.LLANA_REALTIME = {
         "PING_INTERVAL": 1000,
         "MAX_PAYLOAD": 10,
         "CORS_ALLOWED_ORIGINS": ["https://x.example"],
     }
-    server = EngineIOServer.from_settings(Recorder())
+    server = engineio_server(Recorder())
     assert (server.ping_interval, server.ping_timeout, server.max_payload) == (
         1000,
         20000,
@@ -674,8 +676,6 @@ async def test_path_without_trailing_slash() -> None:
 
 
 def test_sids_are_distinct_and_url_safe() -> None:
-    from llana_realtime.engine import new_sid
-
     sids = {new_sid() for _ in range(1000)}
     assert len(sids) == 1000
     assert all(len(sid) == 20 and base64.urlsafe_b64decode(sid) for sid in sids)

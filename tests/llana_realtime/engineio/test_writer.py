@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from llana_realtime.engine import EngineIOServer, EngineIOSocket
+from llana_realtime.engineio.server import EngineIOServer
+from llana_realtime.engineio.socket import EngineIOSocket
 
 
 class Recorder:
@@ -50,8 +51,8 @@ class Transport:
 async def websocket(server: EngineIOServer) -> tuple[EngineIOSocket, Transport]:
     socket, _ = await server.open({"type": "websocket"}, "websocket")
     transport = Transport()
-    socket._ws = transport
-    await socket._connect()
+    socket.attach_websocket(transport)
+    await socket.start()
     return socket, transport
 
 
@@ -107,7 +108,7 @@ async def test_a_client_that_stops_reading_is_disconnected_with_a_logged_reason(
     server = EngineIOServer(handler, outgoing_queue_size=4)
     socket, transport = await websocket(server)
     transport.open.clear()
-    with caplog.at_level(logging.WARNING, logger="llana_realtime.engine"):
+    with caplog.at_level(logging.WARNING, logger="llana_realtime.engineio.socket"):
         for n in range(10):
             socket.send(f"m{n}")
             await settle()
@@ -162,8 +163,8 @@ async def test_a_failing_send_closes_the_session_as_a_transport_error() -> None:
     handler = Recorder()
     server = EngineIOServer(handler)
     socket, _ = await server.open({"type": "websocket"}, "websocket")
-    socket._ws = Broken()
-    await socket._connect()
+    socket.attach_websocket(Broken())
+    await socket.start()
     socket.send("x")
     await asyncio.wait_for(handler.disconnected.wait(), 5)
     assert handler.calls[-1] == ("disconnect", "transport error")
@@ -178,12 +179,12 @@ async def test_handler_calls_stay_ordered_when_the_connect_handler_waits() -> No
     handler = Slow()
     server = EngineIOServer(handler)
     socket, _ = await server.open({"type": "websocket"}, "websocket")
-    socket._ws = Transport()
-    connecting = asyncio.ensure_future(socket._connect())
+    socket.attach_websocket(Transport())
+    connecting = asyncio.ensure_future(socket.start())
     await asyncio.sleep(0)
     delivering = [asyncio.ensure_future(socket._deliver(text)) for text in ("a", "b", "c")]
     await asyncio.sleep(0)
-    socket._terminate("transport close", graceful=False)
+    socket.abort("transport close")
     await asyncio.gather(connecting, *delivering)
     await asyncio.wait_for(handler.disconnected.wait(), 5)
     assert handler.calls == [("connect", "websocket"), ("disconnect", "transport close")]

@@ -5,7 +5,7 @@
 // Prints one JSON line: {"transports": [...], "texts": [...], "binaries": [[...]], "upgraded": bool}.
 "use strict";
 const path = require("path");
-const { Socket } = require(path.join(__dirname, "..", "..", "..", "node_modules", "engine.io-client"));
+const { Socket } = require(path.join(__dirname, "..", "..", "..", "..", "node_modules", "engine.io-client"));
 
 const [base, mode, hold] = process.argv.slice(2);
 const options = {

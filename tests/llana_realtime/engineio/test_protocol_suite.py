@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.llana_realtime.engineio_http import Q, request
+from tests.llana_realtime.engineio.engineio_http import Q, request
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.llana_realtime.engineio_http import Q, request
+from tests.llana_realtime.engineio.engineio_http import Q, request
 from tests.services import require_node
 
 pytestmark = pytest.mark.slow

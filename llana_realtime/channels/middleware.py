@@ -1,59 +1,38 @@
 """``JWTAuthMiddleware``: Channels middleware that puts the user of a Llana access token into ``scope["user"]``.
 
-The table feed doesn't need it (``llana_realtime.tables`` reads the header, cookie or ``auth.token`` from the
-handshake itself); add it when your own namespaces want ``socket.scope["user"]``::
+The table feed doesn't need it (it reads the header, cookie or ``auth.token`` of the handshake itself);
+``llana_realtime.channels.asgi.realtime_application()`` adds it so that your own namespaces see
+``socket.scope["user"]``. Around an application of your own::
 
-    # project/asgi.py
     application = JWTAuthMiddlewareStack(ProtocolTypeRouter({...}))
 
 The token comes from ``Authorization: Bearer <token>``, else the ``accessToken`` cookie (Llana's order),
-and is checked by ``llana.tokens`` (simplejwt, HS256, ``LLANA["JWT_KEY"]``); the user is loaded through
+and is read by ``llana.auth.credentials.token_from_scope`` and checked by ``llana.auth.tokens`` (simplejwt, HS256, ``LLANA["JWT_KEY"]``); the user is loaded through
 ``database_sync_to_async`` and must be able to log in (active, not soft-deleted). Failing tokens give an
 ``AnonymousUser`` and ``scope["llana_auth_error"]`` (Llana's message). Only WebSocket connections and
 Engine.IO handshakes (HTTP requests under ``LLANA_REALTIME["PATH"]`` without a ``sid``) are authenticated:
 other HTTP requests, and every later long-polling request of a session, pass through untouched, so
 ordinary Django requests cost nothing. No per-connection state is kept on the middleware.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from django.http.cookie import parse_cookie
+from django.contrib.auth.models import AnonymousUser
 
-ACCESS_COOKIE = "accessToken"
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    found = None
-    for key, value in scope.get("headers") or ():
-        if key.lower() == name:
-            found = bytes(value).decode("latin-1")
-    return found
-
-
-def scope_token(scope: dict[str, Any]) -> str | None:
-    """The access token of a scope: ``Authorization: Bearer``, else the ``accessToken`` cookie."""
-    header = _header(scope, b"authorization") or ""
-    if header.startswith("Bearer ") and header[len("Bearer "):].strip():
-        return header[len("Bearer "):].strip()
-    cookie = _header(scope, b"cookie")
-    if cookie:
-        return parse_cookie(cookie).get(ACCESS_COOKIE) or None
-    return None
+from llana.auth.credentials import MISSING_TOKEN_MESSAGE, token_from_scope
+from llana.auth.identities import user_for_token
+from llana.auth.tokens import FAILED_MESSAGE, InvalidAccessToken
+from llana_realtime.settings import realtime_settings
 
 
 @database_sync_to_async
 def user_for_scope(scope: dict[str, Any]) -> tuple[Any, str | None]:
     """``(user, error message)`` for the token of ``scope``; ``AnonymousUser`` when missing or refused."""
-    from django.contrib.auth.models import AnonymousUser
-
-    from llana.auth.credentials import MISSING_TOKEN_MESSAGE
-    from llana.auth.identities import user_for_token
-    from llana.auth.tokens import FAILED_MESSAGE, InvalidAccessToken
-
-    token = scope_token(scope)
+    token = token_from_scope(scope)
     if not token:
         return AnonymousUser(), MISSING_TOKEN_MESSAGE
     try:
@@ -65,8 +44,6 @@ def user_for_scope(scope: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 def _is_handshake(scope: dict[str, Any]) -> bool:
-    from llana_realtime.settings import realtime_settings
-
     if scope.get("type") == "websocket":
         return True
     if scope.get("type") != "http":
