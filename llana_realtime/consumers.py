@@ -315,6 +315,9 @@ class EngineIOWebSocketConsumer(AsyncWebsocketConsumer):
             return
         if socket is not None:
             if not socket.attach_upgrade(self):
+                # Already upgraded or upgrading: accepted, then closed at once, as the reference server does
+                # (a refusal before the handshake, HTTP 403, makes standard clients raise an error).
+                await self.accept()
                 await self.close_transport()
                 return
             self.socket = socket
