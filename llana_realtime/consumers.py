@@ -226,7 +226,7 @@ class EngineIOPollingConsumer(AsyncHttpConsumer):
         """
         if socket.queue or socket.closed or socket.session.probed:
             return await socket.poll()
-        poll = asyncio.ensure_future(socket.poll())
+        poll = asyncio.ensure_future(socket.poll())  # pending from this call on, not from the task's start
         gone = asyncio.ensure_future(self.receive())
         left = False
         try:
