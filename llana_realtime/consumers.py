@@ -9,8 +9,11 @@ synchronously; see /work/shared/realtime-fanout.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.exceptions import StopConsumer
@@ -267,6 +270,26 @@ class EngineIOPollingConsumer(AsyncHttpConsumer):
         await self._respond(204, b"", b"text/plain", extra)
 
 
+def write_buffer_probe(send: Send) -> Callable[[], int] | None:
+    """A function returning the bytes an ASGI server holds unsent for the connection of ``send``, or ``None``.
+
+    ASGI has no such query, so this looks behind ``send``: uvicorn passes its protocol's bound ``send``
+    method, whose ``transport`` is an asyncio transport (``get_write_buffer_size()``); daphne passes
+    ``partial(server.handle_reply, protocol)``, whose ``protocol.transport`` is a Twisted ``FileDescriptor``
+    (unsent: ``dataBuffer[offset:]`` plus ``_tempDataLen``). Other servers (or a middleware that wraps
+    ``send``): ``None``.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    size = getattr(transport, "get_write_buffer_size", None)
+    if callable(size):
+        return size
+    if isinstance(send, functools.partial) and send.args:
+        twisted: Any = getattr(send.args[0], "transport", None)
+        if twisted is not None and all(hasattr(twisted, name) for name in ("dataBuffer", "offset", "_tempDataLen")):
+            return lambda: len(twisted.dataBuffer) - twisted.offset + twisted._tempDataLen
+    return None
+
+
 class EngineIOWebSocketConsumer(AsyncWebsocketConsumer):
     """WebSocket: a WebSocket-only session, or the upgrade of a polling session (``sid`` in the query)."""
 
@@ -276,10 +299,12 @@ class EngineIOWebSocketConsumer(AsyncWebsocketConsumer):
         if server is not None:
             self.server = server
         self.socket: EngineIOSocket | None = None
+        self.buffered_amount: Callable[[], int] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope = scope
         self.base_send = send
+        self.buffered_amount = write_buffer_probe(send)
         try:
             while True:
                 await self.dispatch(await receive())

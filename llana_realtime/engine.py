@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OUTGOING_QUEUE_FULL = "outgoing queue full"
+WRITE_BUFFER_FULL = "write buffer full"
 HANDLER_ERROR = "server error"
 # Seconds a WebSocket may take from connecting with a polling session's sid to sending "5" (as the reference
 # server's upgradeTimeout); then it is closed and the session stays on polling.
@@ -50,6 +51,9 @@ class WebSocketTransport(Protocol):
 
     ``send_frame`` must be a coroutine function (the writer steps its coroutine by hand, see
     ``EngineIOSocket._write``); it should hand the frame to the ASGI server's ``send`` and not wait otherwise.
+    An optional attribute ``buffered_amount: Callable[[], int] | None`` returns the bytes the ASGI server has
+    taken from ``send`` but not yet handed to the network (missing or ``None``: the server gives no way to
+    know); it bounds what a client that does not read costs (``EngineIOServer.max_buffered_bytes``).
     """
 
     async def send_frame(self, frame: str | bytes) -> None: ...
@@ -207,6 +211,14 @@ class EngineIOSocket:
         queue = self.queue
         self._writing = WRITING
         sent = 0
+        probe = getattr(ws, "buffered_amount", None)
+        if probe is not None and not self.session.closed:
+            # The ASGI server's send() never waits (daphne, uvicorn's websockets-sansio): bound what the client
+            # leaves unread in the server's buffer. Checked before writing, so it is what the network did not
+            # take since the last flush, not a burst just written.
+            buffered = probe()
+            if buffered > self.server.max_buffered_bytes:
+                self._drop_slow_reader(buffered)
         try:
             for item in queue:
                 sent += 1
@@ -225,6 +237,16 @@ class EngineIOSocket:
             logger.debug("engine.io %s: websocket write failed", self.sid, exc_info=True)
             self._terminate(s.TRANSPORT_ERROR, graceful=False)
         self._writing = IDLE
+
+    def _drop_slow_reader(self, buffered: int) -> None:
+        logger.warning(
+            "engine.io: closed a websocket client that does not read, %s (%d bytes unsent, over %d)",
+            WRITE_BUFFER_FULL,
+            buffered,
+            self.server.max_buffered_bytes,
+        )
+        logger.debug("engine.io %s: closed, %s", self.sid, WRITE_BUFFER_FULL)
+        self._terminate(WRITE_BUFFER_FULL, graceful=False)
 
     async def _write_later(self, pending: _Resume) -> None:
         """The writer task of a socket whose transport made ``send()`` wait: finish that frame, then the queue."""
@@ -516,6 +538,7 @@ class EngineIOServer:
         cors_allowed_origins: Iterable[str] = (),
         cors_allow_credentials: bool = True,
         outgoing_queue_size: int = 1024,
+        max_buffered_bytes: int = 1_048_576,
     ) -> None:
         self.handler = handler
         self.ping_interval = ping_interval
@@ -524,6 +547,7 @@ class EngineIOServer:
         self.cors_allowed_origins = frozenset(cors_allowed_origins)
         self.cors_allow_credentials = cors_allow_credentials
         self.outgoing_queue_size = outgoing_queue_size
+        self.max_buffered_bytes = max_buffered_bytes
         self.sockets: dict[str, EngineIOSocket] = {}
         self._heap: list[tuple[float, int, EngineIOSocket]] = []
         self._counter = itertools.count()
@@ -550,6 +574,7 @@ class EngineIOServer:
             cors_allowed_origins=[origins] if isinstance(origins, str) else origins,
             cors_allow_credentials=realtime_settings.CORS_ALLOW_CREDENTIALS,
             outgoing_queue_size=realtime_settings.OUTGOING_QUEUE_SIZE,
+            max_buffered_bytes=realtime_settings.MAX_BUFFERED_BYTES,
         )
 
     def get(self, sid: str) -> EngineIOSocket | None:
