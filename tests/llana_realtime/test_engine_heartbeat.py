@@ -126,12 +126,9 @@ def simulate(
     live = [answers for _, answers in opened]
     for index, (when, _) in enumerate(opened):
         loop.call_at(when, open_session, index)
-    original = asyncio.get_running_loop
-    asyncio.get_running_loop = lambda: loop  # type: ignore[assignment,return-value]
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the engine asks asyncio for its loop
+        patch.setattr(asyncio, "get_running_loop", lambda: loop)
         loop.run_until(until, observe)
-    finally:
-        asyncio.get_running_loop = original
     return pings, closed
 
 
