@@ -8,7 +8,14 @@ from django.core.checks import Error, Warning, register
 
 from llana_realtime.settings import realtime_settings
 
-POSITIVE_INTS = ("PING_INTERVAL", "PING_TIMEOUT", "MAX_PAYLOAD", "CONNECT_TIMEOUT", "OUTGOING_QUEUE_SIZE")
+POSITIVE_INTS = (
+    "PING_INTERVAL",
+    "PING_TIMEOUT",
+    "MAX_PAYLOAD",
+    "CONNECT_TIMEOUT",
+    "OUTGOING_QUEUE_SIZE",
+    "MAX_BUFFERED_BYTES",
+)
 
 
 @register()

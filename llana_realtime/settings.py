@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "CORS_ALLOW_CREDENTIALS": True,
     # Frames queued for one socket before it is considered stuck and disconnected.
     "OUTGOING_QUEUE_SIZE": 1024,
+    # Bytes a WebSocket client may leave unsent in the ASGI server's write buffer (it does not read) before it
+    # is disconnected; for servers whose send() never waits (daphne, uvicorn's websockets-sansio).
+    "MAX_BUFFERED_BYTES": 1_048_576,
 }
 
 

@@ -44,6 +44,7 @@ def engineio_server(handler: EngineIOHandler) -> EngineIOServer:
         cors_allowed_origins=[origins] if isinstance(origins, str) else origins,
         cors_allow_credentials=realtime_settings.CORS_ALLOW_CREDENTIALS,
         outgoing_queue_size=realtime_settings.OUTGOING_QUEUE_SIZE,
+        max_buffered_bytes=realtime_settings.MAX_BUFFERED_BYTES,
     )
 
 

@@ -12,8 +12,11 @@ and refused with its error codes and messages (see docs/realtime-server.md, "Err
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Callable
+from typing import Any, cast
 
 from llana.auth.credentials import scope_header
 from llana_realtime.channels.scope import (
@@ -231,13 +234,34 @@ async def refuse(send: Send, refused: Refused, cors: Headers) -> None:
 # --- WebSocket --------------------------------------------------------------------------------------------------
 
 
+def write_buffer_probe(send: Send) -> Callable[[], int] | None:
+    """A function returning the bytes an ASGI server holds unsent for the connection of ``send``, or ``None``.
+
+    ASGI has no such query, so this looks behind ``send``: uvicorn passes its protocol's bound ``send``
+    method, whose ``transport`` is an asyncio transport (``get_write_buffer_size()``); daphne passes
+    ``partial(server.handle_reply, protocol)``, whose ``protocol.transport`` is a Twisted ``FileDescriptor``
+    (unsent: ``dataBuffer[offset:]`` plus ``_tempDataLen``). Other servers (or a middleware that wraps
+    ``send``): ``None``.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    size = getattr(transport, "get_write_buffer_size", None)
+    if callable(size):
+        return cast("Callable[[], int]", size)
+    if isinstance(send, functools.partial) and send.args:
+        twisted: Any = getattr(send.args[0], "transport", None)
+        if twisted is not None and all(hasattr(twisted, name) for name in ("dataBuffer", "offset", "_tempDataLen")):
+            return lambda: len(twisted.dataBuffer) - twisted.offset + twisted._tempDataLen
+    return None
+
+
 class WebSocketConnection:
     """One WebSocket connection of the ASGI server: the ``WebSocketTransport`` a socket writes to."""
 
-    __slots__ = ("send",)
+    __slots__ = ("buffered_amount", "send")
 
     def __init__(self, send: Send) -> None:
         self.send = send
+        self.buffered_amount = write_buffer_probe(send)
 
     async def send_frame(self, frame: str | bytes) -> None:
         if isinstance(frame, str):
@@ -288,6 +312,9 @@ class EngineIOWebSocketApp:
             return None
         if socket is not None:
             if not socket.attach_upgrade(connection):
+                # Already upgraded or upgrading: accepted, then closed at once, as the reference server does
+                # (a refusal before the handshake, HTTP 403, makes standard clients raise an error).
+                await connection.send({"type": "websocket.accept", "subprotocol": None})
                 await connection.close_transport()
                 return None
             await connection.send({"type": "websocket.accept", "subprotocol": None})

@@ -58,6 +58,10 @@ class Heartbeat:
             socket.heartbeat_at = None
             socket.tick(now)
             self.schedule(socket)
-        if heap and self._timer is None:
+        # Re-arm at the earliest deadline in the heap. Rescheduling a socket above may have armed the timer
+        # at that socket's new deadline, later than other sockets' deadlines already in the heap.
+        if heap and (self._timer is None or heap[0][0] < self._timer_at):
+            if self._timer is not None:
+                self._timer.cancel()
             self._timer_at = heap[0][0]
             self._timer = loop.call_at(self._timer_at, self._on_timer)

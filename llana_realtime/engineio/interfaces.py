@@ -28,6 +28,9 @@ class WebSocketTransport(Protocol):
 
     ``send_frame`` must be a coroutine function (the writer steps its coroutine by hand, see
     ``writer.Writer``); it should hand the frame to the ASGI server's ``send`` and not wait otherwise.
+    An optional attribute ``buffered_amount: Callable[[], int] | None`` returns the bytes the ASGI server has
+    taken from ``send`` but not yet handed to the network (missing or ``None``: the server gives no way to
+    know); it bounds what a client that does not read costs (``EngineIOServer.max_buffered_bytes``).
     """
 
     async def send_frame(self, frame: str | bytes) -> None: ...

@@ -46,6 +46,7 @@ class EngineIOServer:
         cors_allowed_origins: Iterable[str] = (),
         cors_allow_credentials: bool = True,
         outgoing_queue_size: int = 1024,
+        max_buffered_bytes: int = 1_048_576,
     ) -> None:
         self.handler = handler
         self.ping_interval = ping_interval
@@ -54,10 +55,11 @@ class EngineIOServer:
         self.cors_allowed_origins = frozenset(cors_allowed_origins)
         self.cors_allow_credentials = cors_allow_credentials
         self.outgoing_queue_size = outgoing_queue_size
+        self.max_buffered_bytes = max_buffered_bytes
         self.sockets: dict[str, EngineIOSocket] = {}
         # Strong references to background tasks (the event loop keeps only weak ones).
         self._tasks: set[asyncio.Task[None]] = set()
-        self.writer = Writer(self.spawn)
+        self.writer = Writer(self.spawn, max_buffered_bytes=max_buffered_bytes)
         self.heartbeat = Heartbeat()
 
     def get(self, sid: str) -> EngineIOSocket | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from llana_realtime.engineio.interfaces import WebSocketTransport
@@ -277,9 +277,11 @@ class EngineIOSocket:
         """Whether a long-polling GET would be answered at once (packets queued, closed, or an upgrade probing)."""
         return bool(self.queue) or self.session.closed or self.session.probed
 
-    async def poll(self) -> list[Packet]:
-        """Serve a long-polling GET: wait for packets, then take them all.
+    def poll(self) -> Coroutine[Any, Any, list[Packet]]:
+        """Serve a long-polling GET: register it as pending now, then (awaited) wait for packets and take them.
 
+        The GET is pending from this call on, not from the first step of the returned coroutine: a POST handled
+        in between (a close packet ``1`` sent together with the GET) must find it to release it with a noop.
         Raises ``PollError`` for a second concurrent GET (which also closes the session: the first GET gets
         a close packet, as the reference engine.io server does).
         """
@@ -287,16 +289,23 @@ class EngineIOSocket:
             logger.warning("engine.io %s: overlapping polling GETs, closing", self.sid)
             self._terminate(s.TRANSPORT_ERROR, graceful=False)
             raise PollError("overlapping GET")
-        outcome = "data"
+        pending: asyncio.Future[str] | None = None
         if self.session.probed and not self.queue:
             # An upgrade is under way: release the client at once (the reference server does within 100 ms).
-            return [NOOP]
-        if not self.queue and not self.session.closed:
-            self._poll = asyncio.get_running_loop().create_future()
+            pending = asyncio.get_running_loop().create_future()
+            pending.set_result("noop")
+        elif not self.queue and not self.session.closed:
+            self._poll = pending = asyncio.get_running_loop().create_future()
+        return self._answer_poll(pending)
+
+    async def _answer_poll(self, pending: asyncio.Future[str] | None) -> list[Packet]:
+        outcome = "data"
+        if pending is not None:
             try:
-                outcome = await self._poll
+                outcome = await pending
             finally:
-                self._poll = None
+                if self._poll is pending:
+                    self._poll = None
         if outcome == "noop":
             return [NOOP]
         # Only a polling session (never upgraded) polls, so its queue holds packets, not frames.

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
+WRITE_BUFFER_FULL = "write buffer full"
+
 
 class _Resume:
     """Await a coroutine that already ran up to its first suspension (``yielded`` is what it yielded)."""
@@ -63,8 +65,9 @@ class Writer:
     something, or closes, on a WebSocket) and ``message_frame(data)`` (the frame of a text message).
     """
 
-    def __init__(self, spawn: Spawn) -> None:
+    def __init__(self, spawn: Spawn, *, max_buffered_bytes: int = 1_048_576) -> None:
         self._spawn = spawn
+        self.max_buffered_bytes = max_buffered_bytes
         # Sockets listed for the next flush, in order. A listed socket, or one a writer task serves, has
         # ``socket.writing`` set (the writer's bookkeeping, kept on the socket: no per-socket object).
         self._listed: list[EngineIOSocket] = []
@@ -113,6 +116,14 @@ class Writer:
         """Write ``socket``'s queue to ``ws`` now, without a task; hand over to a task if a write has to wait."""
         queue = socket.queue
         sent = 0
+        probe = getattr(ws, "buffered_amount", None)
+        if probe is not None and not socket.session.closed:
+            # The ASGI server's send() never waits (daphne, uvicorn's websockets-sansio): bound what the client
+            # leaves unread in the server's buffer. Checked before writing, so it is what the network did not
+            # take since the last flush, not a burst just written.
+            buffered = probe()
+            if buffered > self.max_buffered_bytes:
+                self._drop_slow_reader(socket, buffered)
         try:
             for item in queue:
                 sent += 1
@@ -131,6 +142,16 @@ class Writer:
             logger.debug("engine.io %s: websocket write failed", socket.sid, exc_info=True)
             socket.abort(TRANSPORT_ERROR)
         socket.writing = False
+
+    def _drop_slow_reader(self, socket: EngineIOSocket, buffered: int) -> None:
+        logger.warning(
+            "engine.io: closed a websocket client that does not read, %s (%d bytes unsent, over %d)",
+            WRITE_BUFFER_FULL,
+            buffered,
+            self.max_buffered_bytes,
+        )
+        logger.debug("engine.io %s: closed, %s", socket.sid, WRITE_BUFFER_FULL)
+        socket.abort(WRITE_BUFFER_FULL)
 
     async def _write_later(self, socket: EngineIOSocket, pending: _Resume) -> None:
         """The writer task of a socket whose transport made ``send()`` wait: finish that frame, then the queue."""

@@ -550,11 +550,12 @@ async def test_upgrade_from_polling() -> None:
         400,
         {"code": 3, "message": "Bad request"},
     )
-    # a second WebSocket for the upgraded sid is closed; the first keeps working
+    # a second WebSocket for the upgraded sid is accepted, then closed at once; the first keeps working
     second = WebsocketCommunicator(
         app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
     )
-    assert not (await second.connect(timeout=5))[0]
+    assert (await second.connect(timeout=5))[0]
+    assert (await second.receive_output(timeout=5))["type"] == "websocket.close"
     await ws.send_to(bytes_data=b"\x01")
     assert await ws.receive_from(timeout=5) == b"\x01"
     assert app.handler.calls == [
