@@ -1,6 +1,7 @@
-"""The conformance app, one port for both protocol test suites (issue 3):
+"""The conformance app, one port for the Engine.IO and Socket.IO protocol test suites
+(docs/realtime-server.md, "Conformance runs"):
 
-    .venv/bin/daphne -b 127.0.0.1 -p PORT tests.conformance.asgi:application
+    daphne -b 127.0.0.1 -p PORT tests.conformance.asgi:application
 
 - ``/engine.io/``: a raw Engine.IO echo (every message sent back unchanged, text as text, binary as binary);
 - ``/socket.io/``: the reference Socket.IO app (namespaces ``/`` and ``/custom``).
@@ -35,7 +36,7 @@ http_patterns: list = []
 websocket_patterns: list = []
 
 
-# --- /engine.io/: raw Engine.IO echo (helper E) ---------------------------------------------------------------
+# --- /engine.io/: raw Engine.IO echo ------------------------------------------------------------------------------------------
 
 
 class EchoHandler:
@@ -57,7 +58,7 @@ http_patterns += _http
 websocket_patterns += _ws
 
 
-# --- /socket.io/: reference Socket.IO app (helper S) ----------------------------------------------------------
+# --- /socket.io/: reference Socket.IO app ------------------------------------------------------------------------------------
 
 from llana_realtime.socketio.namespace import Namespace  # noqa: E402
 from llana_realtime.socketio.server import Socket, SocketIOServer  # noqa: E402
