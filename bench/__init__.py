@@ -1,2 +1,3 @@
 """Benchmarks (scripts, not tests): see docs/benchmarks.md."""
+
 from __future__ import annotations

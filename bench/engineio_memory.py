@@ -37,20 +37,14 @@ if os.environ.get("LLANA_BENCH_APP") == "1":  # imported by the ASGI server
         async def engineio_connect(self, socket: EngineIOSocket) -> None:
             pass
 
-        async def engineio_message(
-            self, socket: EngineIOSocket, data: str | bytes
-        ) -> None:
+        async def engineio_message(self, socket: EngineIOSocket, data: str | bytes) -> None:
             socket.send(data)
 
-        async def engineio_disconnect(
-            self, socket: EngineIOSocket, reason: str
-        ) -> None:
+        async def engineio_disconnect(self, socket: EngineIOSocket, reason: str) -> None:
             pass
 
     _http, _ws = engineio_urlpatterns("/engine.io/", EngineIOServer(Echo()))
-    application = ProtocolTypeRouter(
-        {"http": URLRouter(_http), "websocket": URLRouter(_ws)}
-    )
+    application = ProtocolTypeRouter({"http": URLRouter(_http), "websocket": URLRouter(_ws)})
 
 SERVERS = {
     "daphne": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", "{port}", APP],
@@ -119,9 +113,7 @@ def main() -> None:
                     time.sleep(0.1)
             url = f"ws://127.0.0.1:{port}/engine.io/?EIO=4&transport=websocket"
             per_conn = asyncio.run(measure(url, args.clients, server.pid))
-            print(
-                f"{name:16} {args.clients} idle Engine.IO WebSocket sessions: {per_conn:.1f} KiB RSS per session"
-            )
+            print(f"{name:16} {args.clients} idle Engine.IO WebSocket sessions: {per_conn:.1f} KiB RSS per session")
         finally:
             server.terminate()
             server.wait(timeout=10)

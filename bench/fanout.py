@@ -12,6 +12,7 @@ over first-emit-to-last-receipt), latency p50/p99/max, lost events, server CPU p
 The clients are a minimal Engine.IO v4 / Socket.IO v5 client on ``websockets`` (handshake, CONNECT, pong,
 event parsing), cheaper than python-socketio's, so that more of the two shared cores go to the server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,56 @@ BIN = ROOT / ".venv" / "bin"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SERVERS: dict[str, list[str]] = {
-    "llana / daphne": [str(BIN / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", "{port}", "bench.fanout_app:application"],
+    "llana / daphne": [
+        str(BIN / "daphne"),
+        "-v",
+        "0",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        "{port}",
+        "bench.fanout_app:application",
+    ],
     "llana / uvicorn": [
-        str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", "{port}", "--loop", "uvloop", "--http", "httptools",
-        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", "warning", "--no-access-log",
+        str(BIN / "uvicorn"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+        "--no-access-log",
         "bench.fanout_app:application",
     ],
     "python-socketio / uvicorn": [
-        str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", "{port}", "--loop", "uvloop", "--http", "httptools",
-        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", "warning", "--no-access-log",
+        str(BIN / "uvicorn"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+        "--lifespan",
+        "off",
+        "--log-level",
+        "warning",
+        "--no-access-log",
         "bench.fanout_psio:application",
     ],
 }
@@ -170,7 +212,10 @@ class ClientProcess:
         self.count = count
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--client-of", url, "--client-count", str(count)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
 
     def ask(self, command: str | None = None) -> dict[str, Any]:
@@ -197,7 +242,9 @@ class ClientProcess:
             self.process.communicate()
 
 
-async def run_phase(name: str, control: Client, workers: list[ClientProcess], pid: int, n: int, m: int, rate: float) -> dict[str, Any]:
+async def run_phase(
+    name: str, control: Client, workers: list[ClientProcess], pid: int, n: int, m: int, rate: float
+) -> dict[str, Any]:
     expected = n * m
     cpu_before = cpu_seconds(pid)
     await control.ws.send(f'420["start",{m},{rate}]')
@@ -234,7 +281,12 @@ async def run_phase(name: str, control: Client, workers: list[ClientProcess], pi
 
 async def bench_server(label: str, command: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "project.settings", "LLANA_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "LLANA_LOG_LEVEL": "WARNING",
+    }
     if args.redis:
         env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     else:
@@ -266,8 +318,11 @@ async def bench_server(label: str, command: list[str], args: argparse.Namespace)
         await asyncio.sleep(2)
         rss_after = rss_kib(server.pid)
         per_connection = (rss_after - rss_before) / n
-        print(f"\n{label}: {n} clients connected; server RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB, "
-              f"{per_connection:.1f} KiB per idle connection", flush=True)
+        print(
+            f"\n{label}: {n} clients connected; server RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB, "
+            f"{per_connection:.1f} KiB per idle connection",
+            flush=True,
+        )
         results = []
         for phase, rate in ((f"{args.rate:g} events/s", args.rate), ("back to back", 0.0)):
             result = await run_phase(phase, control, workers, server.pid, n, args.events, rate)
@@ -303,7 +358,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="events/s of the fixed-rate phase (default 10)")
     parser.add_argument("--processes", type=int, default=2, help="client processes (default 2)")
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, from: " + ", ".join(SERVERS))
-    parser.add_argument("--redis", action="store_true", help="give our server the Redis pub/sub channel layer (REDIS_URL, default redis://127.0.0.1:6379/0): each emit is also published once on it")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="give our server the Redis pub/sub channel layer (REDIS_URL, default redis://127.0.0.1:6379/0): each emit is also published once on it",
+    )
     parser.add_argument("--json", help="also write the figures (without raw latencies) to this file")
     parser.add_argument("--client-of", help=argparse.SUPPRESS)
     parser.add_argument("--client-count", type=int, help=argparse.SUPPRESS)
@@ -311,8 +370,11 @@ def main() -> None:
     if args.client_of:
         asyncio.run(client_process(args.client_of, args.client_count))
         return
-    print(f"fan-out: {args.clients} clients over {args.processes} processes, {args.events} events per phase; "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"fan-out: {args.clients} clients over {args.processes} processes, {args.events} events per phase; "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     summary = []
     for label in args.servers.split(","):
         label = label.strip()

@@ -4,6 +4,7 @@ Every client joins room ``bench`` on connect, except the controller (CONNECT aut
 ``start`` event (count, rate; rate 0 = back to back) makes the server emit ``tick`` [seq, unix time] to the
 room, then acks with the number of events emitted. Served by daphne or uvicorn (see bench/fanout.py).
 """
+
 from __future__ import annotations
 
 import asyncio

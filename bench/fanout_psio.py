@@ -2,6 +2,7 @@
 
 Run: ``uvicorn bench.fanout_psio:application`` (bench/fanout.py does it).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -21,6 +21,7 @@ REST write itself; ``--baseline`` repeats the phase with 1 client so the per-soc
     python bench/realtime_feed.py --server uvicorn
     python bench/realtime_feed.py --clients 200 --writes 50         # quicker
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent  # daphne and uvicorn are installed next to the running interpreter
 TABLE, PK = "SalesOrder", "orderId"
-SCRUBBED = ("DATABASE_URL", "DATABASE_URI", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "SKIP_AUTH", "HOSTS",
-            "DJANGO_SETTINGS_MODULE", "LLANA_FEED_PREFIX", "JWT_EXPIRES_IN")
+SCRUBBED = (
+    "DATABASE_URL",
+    "DATABASE_URI",
+    "REDIS_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "SKIP_AUTH",
+    "HOSTS",
+    "DJANGO_SETTINGS_MODULE",
+    "LLANA_FEED_PREFIX",
+    "JWT_EXPIRES_IN",
+)
 
 
 # --- client process ---------------------------------------------------------------------------------------
@@ -96,8 +107,12 @@ async def client_main(url: str, count: int, tokens: list[str], impl: str) -> Non
         client = make(index)
         async with gate:
             try:
-                await client.connect(url, transports=["websocket"], wait_timeout=60,
-                                     auth={"token": tokens[index % len(tokens)], "x-llana-table": TABLE})
+                await client.connect(
+                    url,
+                    transports=["websocket"],
+                    wait_timeout=60,
+                    auth={"token": tokens[index % len(tokens)], "x-llana-table": TABLE},
+                )
             except Exception as exc:  # report, don't crash: a failed connection is a finding
                 failures.append(repr(exc))
                 return
@@ -110,8 +125,11 @@ async def client_main(url: str, count: int, tokens: list[str], impl: str) -> Non
         seen = per_client[index]
         async with gate:
             try:
-                ws = await ws_connect(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
-                                      max_queue=None, compression=None)
+                ws = await ws_connect(
+                    url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
+                    max_queue=None,
+                    compression=None,
+                )
                 opened = await ws.recv()
                 assert str(opened).startswith("0{"), opened
                 auth = {"token": tokens[index % len(tokens)], "x-llana-table": TABLE}
@@ -132,7 +150,7 @@ async def client_main(url: str, count: int, tokens: list[str], impl: str) -> Non
                         await ws.send("3")
                     elif isinstance(frame, str) and frame.startswith(prefix):
                         now = time.time()
-                        pk = json.loads(frame[len(prefix):-1]).get(PK, "")
+                        pk = json.loads(frame[len(prefix) : -1]).get(PK, "")
                         if pk in seen:
                             duplicates += 1
                         seen.add(pk)
@@ -158,8 +176,17 @@ async def client_main(url: str, count: int, tokens: list[str], impl: str) -> Non
             duplicates = 0
             print(json.dumps({"reset": True}), flush=True)
         elif line == "report":
-            print(json.dumps({"received": received, "duplicates": duplicates, "disconnects": disconnects,
-                              "connected": len(clients)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "received": received,
+                        "duplicates": duplicates,
+                        "disconnects": disconnects,
+                        "connected": len(clients),
+                    }
+                ),
+                flush=True,
+            )
         elif line in ("", "quit"):
             break
     await asyncio.gather(*(c.close() if impl == "raw" else c.disconnect() for c in clients), return_exceptions=True)
@@ -231,28 +258,59 @@ class Bench:
         self.clients: list[subprocess.Popen[str]] = []
 
     def manage(self, *argv: str) -> None:
-        subprocess.run([PYTHON, str(ROOT / "manage.py"), *argv], cwd=ROOT, env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [PYTHON, str(ROOT / "manage.py"), *argv], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL
+        )
 
     def start_servers(self) -> None:
         for index in range(self.args.servers):
             port = free_port()
             log = self.tmp / f"server{index}.log"
             if self.args.server == "uvicorn":
-                command = [str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
-                           "--lifespan", "off", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
-                           "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
-                           "project.asgi:application"]
+                command = [
+                    str(BIN / "uvicorn"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--lifespan",
+                    "off",
+                    "--no-access-log",
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
+                    "--ws",
+                    "websockets-sansio",
+                    "--ws-per-message-deflate",
+                    "false",
+                    "project.asgi:application",
+                ]
             else:
-                command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                           "--access-log", os.devnull, "project.asgi:application"]
+                command = [
+                    str(BIN / "daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "--access-log",
+                    os.devnull,
+                    "project.asgi:application",
+                ]
             with open(log, "ab") as out:
                 process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
             wait_port(port, process, log)
             self.servers.append((process, port))
 
-    def http(self, port: int, method: str, path: str, body: Any = None, token: str | None = None,
-             conn: http.client.HTTPConnection | None = None) -> tuple[int, Any]:
+    def http(
+        self,
+        port: int,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        conn: http.client.HTTPConnection | None = None,
+    ) -> tuple[int, Any]:
         connection = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Content-Type": "application/json"}
         if token:
@@ -404,23 +462,33 @@ class Bench:
         tokens = [self.login("test@test.com"), self.login("user@test.com")]  # two permission sets
         for _process, port in self.servers:  # warm up every server (imports, first request, first socket)
             self.http(port, "GET", f"/{TABLE}/?limit=1", token=tokens[0])
-            asyncio.run(warm_socket(port, tokens[0]))  # one-off costs (e.g. the Redis subscription) aren't per connection
+            asyncio.run(
+                warm_socket(port, tokens[0])
+            )  # one-off costs (e.g. the Redis subscription) aren't per connection
         time.sleep(1)
         rss_before = [rss_kib(p.pid) for p, _ in self.servers]
         connected = self.start_clients(tokens)
         time.sleep(3)
         rss_after = [rss_kib(p.pid) for p, _ in self.servers]
         per_conn = (sum(rss_after) - sum(rss_before)) / max(connected, 1)
-        print(f"connected {connected}/{self.args.clients}; server RSS {sum(rss_before)} → {sum(rss_after)} KiB "
-              f"= {per_conn:.1f} KiB per idle connection", file=sys.stderr)
+        print(
+            f"connected {connected}/{self.args.clients}; server RSS {sum(rss_before)} → {sum(rss_after)} KiB "
+            f"= {per_conn:.1f} KiB per idle connection",
+            file=sys.stderr,
+        )
         results = []
         results.append(self.phase(f"{self.args.rate:g} writes/s", tokens[0], 1, self.args.rate, connected))
         print(json.dumps(results[-1]), file=sys.stderr)
         results.append(self.phase("back-to-back", tokens[0], 1 + self.args.writes, None, connected))
         print(json.dumps(results[-1]), file=sys.stderr)
         for result in results:
-            result.update(rss_per_connection_kib=round(per_conn, 1), servers=self.args.servers, client=self.args.client,
-                          server=self.args.server, layer="redis" if self.args.redis else "in-memory")
+            result.update(
+                rss_per_connection_kib=round(per_conn, 1),
+                servers=self.args.servers,
+                client=self.args.client,
+                server=self.args.server,
+                layer="redis" if self.args.redis else "in-memory",
+            )
         return results
 
     def close(self) -> None:
@@ -452,15 +520,23 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000, help="N socket clients (default 1000)")
     parser.add_argument("--writes", type=int, default=200, help="M REST updates per phase (default 200, ≤ 250)")
     parser.add_argument("--rate", type=float, default=10.0, help="writes/s of the paced phase (default 10)")
-    parser.add_argument("--writers", type=int, default=4, help="concurrent writers of the back-to-back phase (default 4)")
-    parser.add_argument("--client", choices=("python-socketio", "raw"), default="python-socketio",
-                        help="client implementation (raw: minimal Engine.IO/Socket.IO over websockets)")
+    parser.add_argument(
+        "--writers", type=int, default=4, help="concurrent writers of the back-to-back phase (default 4)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("python-socketio", "raw"),
+        default="python-socketio",
+        help="client implementation (raw: minimal Engine.IO/Socket.IO over websockets)",
+    )
     parser.add_argument("--client-procs", type=int, default=2, help="client processes (default 2)")
     parser.add_argument("--servers", type=int, default=1, help="server processes (2 needs --redis)")
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne")
     parser.add_argument("--redis", help="REDIS_URL: use channels-redis (a prefix of the run's own)")
-    parser.add_argument("--database-url", help="default: a temp SQLite file (one writer); a postgres:// URL's "
-                        "database is dropped and created afresh")
+    parser.add_argument(
+        "--database-url",
+        help="default: a temp SQLite file (one writer); a postgres:// URL's database is dropped and created afresh",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, query log)")
     args = parser.parse_args()
     if args.servers > 1 and not args.redis:

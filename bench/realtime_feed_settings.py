@@ -5,6 +5,7 @@
   (``<thread> <first 80 characters of the SQL>``), through Django's ``connection.execute_wrapper()`` on each
   new connection. The bench counts the lines written while the writer runs: queries per event.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ then a ``DJANGO_SECRET_KEY``).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/llana_bench SKIP_AUTH=true DJANGO_DEBUG=false \\
         DJANGO_SECRET_KEY=<50 random characters> python bench/rest_inprocess.py --path '/SalesOrder/?limit=20'
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 async def one(application: Any, target: str) -> int:
     path, _, query = target.partition("?")
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
         "headers": [(b"host", b"127.0.0.1"), (b"accept", b"application/json")],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
     }
     requested = False
     done = asyncio.Event()
@@ -73,8 +82,10 @@ async def run(target: str, requests: int, concurrency: int, warmup: int) -> int:
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(f"GET {target}: {requests} requests, concurrency {concurrency}: {cpu * 1000 / requests:.3f} ms CPU/request, "
-          f"{requests / wall:.0f} req/s, errors {errors[0]}, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"GET {target}: {requests} requests, concurrency {concurrency}: {cpu * 1000 / requests:.3f} ms CPU/request, "
+        f"{requests / wall:.0f} req/s, errors {errors[0]}, load {os.getloadavg()[0]:.1f}"
+    )
     return 1 if errors[0] else 0
 
 

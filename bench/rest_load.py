@@ -15,6 +15,7 @@ slowdown (last minute vs first) is visible.
     python bench/rest_load.py --url http://127.0.0.1:8000 --soak 10
     python bench/rest_load.py --url ... --token <JWT>      # when the server does not run with SKIP_AUTH=true
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,20 +90,37 @@ def make_request(operation: str, rng: random.Random, counter: list[int]) -> Requ
         return "GET", f"/{TABLE}/{rng.randint(1, DEMO_ORDERS)}", None
     if operation == "create":
         counter[0] += 1
-        return "POST", f"/{TABLE}/", {
-            "custId": rng.randint(1, 100), "employeeId": rng.randint(1, 9), "shipperId": rng.randint(1, 3),
-            "orderDate": "2025-06-01T10:00:00Z", "freight": round(rng.uniform(1, 500), 2),
-            "shipName": f"ShipName_{counter[0]}", "shipCity": "Berlin", "shipCountry": "Germany",
-        }
+        return (
+            "POST",
+            f"/{TABLE}/",
+            {
+                "custId": rng.randint(1, 100),
+                "employeeId": rng.randint(1, 9),
+                "shipperId": rng.randint(1, 3),
+                "orderDate": "2025-06-01T10:00:00Z",
+                "freight": round(rng.uniform(1, 500), 2),
+                "shipName": f"ShipName_{counter[0]}",
+                "shipCity": "Berlin",
+                "shipCountry": "Germany",
+            },
+        )
     if operation == "update":
-        return "PUT", f"/{TABLE}/{rng.randint(1, DEMO_ORDERS)}", {
-            "freight": round(rng.uniform(1, 500), 2), "shipName": f"Updated_{rng.randint(1, 99999)}",
-        }
+        return (
+            "PUT",
+            f"/{TABLE}/{rng.randint(1, DEMO_ORDERS)}",
+            {
+                "freight": round(rng.uniform(1, 500), 2),
+                "shipName": f"Updated_{rng.randint(1, 99999)}",
+            },
+        )
     raise ValueError(f"unknown operation {operation!r}")
 
 
 async def worker(
-    session: aiohttp.ClientSession, base: str, next_request: Callable[[], Request], until: float,
+    session: aiohttp.ClientSession,
+    base: str,
+    next_request: Callable[[], Request],
+    until: float,
     record: Callable[[float, float, bool, str], None],
 ) -> None:
     while True:
@@ -124,8 +142,15 @@ async def worker(
 
 
 async def run(
-    base: str, operation: str, duration: float, concurrency: int, headers: dict[str, str],
-    warmup: float = 2.0, buckets: float | None = None, seed: int = 1, on_start: Callable[[], None] | None = None,
+    base: str,
+    operation: str,
+    duration: float,
+    concurrency: int,
+    headers: dict[str, str],
+    warmup: float = 2.0,
+    buckets: float | None = None,
+    seed: int = 1,
+    on_start: Callable[[], None] | None = None,
 ) -> tuple[Stats, list[Stats]]:
     """Run ``operation`` for ``warmup`` (not counted) then ``duration`` seconds; optional per-bucket stats."""
     rng = random.Random(seed)
@@ -135,10 +160,12 @@ async def run(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
         if warmup > 0:
             until = time.perf_counter() + warmup
-            await asyncio.gather(*(
-                worker(session, base, lambda: make_request(operation, rng, counter), until, lambda *a: None)
-                for _ in range(concurrency)
-            ))
+            await asyncio.gather(
+                *(
+                    worker(session, base, lambda: make_request(operation, rng, counter), until, lambda *a: None)
+                    for _ in range(concurrency)
+                )
+            )
         total = Stats()
         per_bucket: list[Stats] = []
         if on_start is not None:
@@ -160,10 +187,12 @@ async def run(
                     stats.first_error = stats.first_error or reason
 
         until = started + duration
-        await asyncio.gather(*(
-            worker(session, base, lambda: make_request(operation, rng, counter), until, record)
-            for _ in range(concurrency)
-        ))
+        await asyncio.gather(
+            *(
+                worker(session, base, lambda: make_request(operation, rng, counter), until, record)
+                for _ in range(concurrency)
+            )
+        )
         total.elapsed = time.perf_counter() - started
         # Requests finishing after the deadline land in a short extra bucket: fold it into the last one.
         if buckets and len(per_bucket) > round(duration / buckets):
@@ -175,9 +204,11 @@ async def run(
 
 def line(name: str, summary: dict[str, Any]) -> str:
     cpu = f"  server CPU {summary['server_cpu_ms']:.2f} ms/req" if summary.get("server_cpu_ms") is not None else ""
-    return (f"{name:<8} {summary['req_per_s']:>8.1f} req/s  p50 {summary['p50_ms']:>7.1f} ms  "
-            f"p99 {summary['p99_ms']:>7.1f} ms  max {summary['max_ms']:>7.1f} ms  "
-            f"requests {summary['requests']:>6}  errors {summary['errors']}{cpu}  load {summary['load']:.1f}")
+    return (
+        f"{name:<8} {summary['req_per_s']:>8.1f} req/s  p50 {summary['p50_ms']:>7.1f} ms  "
+        f"p99 {summary['p99_ms']:>7.1f} ms  max {summary['max_ms']:>7.1f} ms  "
+        f"requests {summary['requests']:>6}  errors {summary['errors']}{cpu}  load {summary['load']:.1f}"
+    )
 
 
 def with_cpu(summary: dict[str, Any], before: float | None, after: float | None) -> dict[str, Any]:
@@ -213,8 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.soak:
         print(f"soak: list ?limit=20, concurrency {args.concurrency}, {args.soak:g} min against {base}", flush=True)
         soak_marks: list[float | None] = []
-        total, minutes = asyncio.run(run(base, "list", args.soak * 60, args.concurrency, headers, args.warmup,
-                                         buckets=60.0, on_start=lambda: soak_marks.append(process_cpu_seconds(args.server_pid))))
+        total, minutes = asyncio.run(
+            run(
+                base,
+                "list",
+                args.soak * 60,
+                args.concurrency,
+                headers,
+                args.warmup,
+                buckets=60.0,
+                on_start=lambda: soak_marks.append(process_cpu_seconds(args.server_pid)),
+            )
+        )
         for number, stats in enumerate(minutes, start=1):
             print(line(f"min {number}", stats.summary()), flush=True)
         print(line("total", with_cpu(total.summary(), soak_marks[-1], process_cpu_seconds(args.server_pid))))
@@ -231,8 +272,17 @@ def main(argv: list[str] | None = None) -> int:
         for operation in [op.strip() for op in args.ops.split(",") if op.strip()]:
             if operation not in OPERATIONS:
                 parser.error(f"--ops: unknown operation {operation!r} (choose from {', '.join(OPERATIONS)})")
-            total, _ = asyncio.run(run(base, operation, args.duration, args.concurrency, headers, args.warmup,
-                                       on_start=lambda: marks.append(process_cpu_seconds(args.server_pid))))
+            total, _ = asyncio.run(
+                run(
+                    base,
+                    operation,
+                    args.duration,
+                    args.concurrency,
+                    headers,
+                    args.warmup,
+                    on_start=lambda: marks.append(process_cpu_seconds(args.server_pid)),
+                )
+            )
             results[operation] = with_cpu(total.summary(), marks[-1], process_cpu_seconds(args.server_pid))
             print(line(operation, results[operation]), flush=True)
             if total.first_error:

@@ -165,7 +165,9 @@ def run(name: str, template: list[str], args: argparse.Namespace) -> None:
         start = time.monotonic()
         reading = asyncio.run(_control(port, server.pid, args))
         # "transport close" is the client's own close at the end
-        drops = [line for when, line in lines if when >= start and line.startswith("closed:") and "transport" not in line]
+        drops = [
+            line for when, line in lines if when >= start and line.startswith("closed:") and "transport" not in line
+        ]
         print(
             f"{name:8} client reading everything, same load: RSS +{reading / 1024:.1f} MiB; dropped by the server: "
             f"{', '.join(drops) or 'no'}",

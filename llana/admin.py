@@ -4,6 +4,7 @@ Table names are chosen from the registry (not typed), ``identity_column`` and ``
 checked against the chosen table's columns. API keys are created in admin (the plaintext is shown
 once, in a message) and revoked with an action. ``Role`` changes apply at once (``llana.permissions.cache``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -103,7 +104,7 @@ class RoleAdmin(admin.ModelAdmin):
         return [path("effective/", view, name="llana_role_effective"), *super().get_urls()]
 
     def effective_view(self, request: HttpRequest) -> HttpResponse:
-        """"What can this user do?": the effective permission of a user on every table."""
+        """ "What can this user do?": the effective permission of a user on every table."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         user_model = get_user_model()

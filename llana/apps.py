@@ -1,4 +1,5 @@
 """App config of the REST app: registers system checks and signal receivers."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

@@ -1,4 +1,5 @@
 """System checks for ``LLANA``: a bad value stops the server with a message naming the setting."""
+
 from __future__ import annotations
 
 import logging
@@ -69,9 +70,7 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         )
     if not str(llana_settings.API_KEY_NAME or "").strip():
-        messages.append(
-            Error("LLANA['API_KEY_NAME'] must not be empty.", hint="e.g. 'x-api-key'.", id="llana.E012")
-        )
+        messages.append(Error("LLANA['API_KEY_NAME'] must not be empty.", hint="e.g. 'x-api-key'.", id="llana.E012"))
     for name in ("JWT_EXPIRES_IN", "JWT_REFRESH_EXPIRES_IN"):
         try:
             parse_duration(getattr(llana_settings, name))
@@ -87,7 +86,11 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         parse_hosts(llana_settings.HOSTS or ())
     except ValueError as exc:
         messages.append(
-            Error(f"LLANA['HOSTS']: {exc}.", hint="List IP addresses or CIDR ranges, e.g. ['127.0.0.1', '10.0.0.0/8'].", id="llana.E014")
+            Error(
+                f"LLANA['HOSTS']: {exc}.",
+                hint="List IP addresses or CIDR ranges, e.g. ['127.0.0.1', '10.0.0.0/8'].",
+                id="llana.E014",
+            )
         )
     samesite = llana_settings.AUTH_COOKIES_SAMESITE
     if samesite not in (None, "Lax", "Strict", "None"):
@@ -113,14 +116,22 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             ok = False
         if not ok:
             messages.append(
-                Error(f"LLANA[{name!r}] must be a number of seconds (0 = no cache).", hint=f"e.g. {name}=600", id="llana.E016")
+                Error(
+                    f"LLANA[{name!r}] must be a number of seconds (0 = no cache).",
+                    hint=f"e.g. {name}=600",
+                    id="llana.E016",
+                )
             )
     for name in IMPORT_STRINGS:
         try:
             getattr(llana_settings, name)
         except ImportError as exc:
             messages.append(
-                Error(f"LLANA[{name!r}] does not import: {exc}", hint="Give dotted paths to existing classes.", id="llana.E017")
+                Error(
+                    f"LLANA[{name!r}] does not import: {exc}",
+                    hint="Give dotted paths to existing classes.",
+                    id="llana.E017",
+                )
             )
     if "rest_framework_simplejwt.token_blacklist" not in settings.INSTALLED_APPS:
         messages.append(
@@ -152,8 +163,7 @@ def run_startup_checks() -> None:
             logger.warning("%s", message)
     if serious:
         raise SystemCheckError(
-            "django-llana refuses to start, the system checks found errors:\n"
-            + "\n".join(str(m) for m in serious)
+            "django-llana refuses to start, the system checks found errors:\n" + "\n".join(str(m) for m in serious)
         )
 
 

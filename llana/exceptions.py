@@ -4,6 +4,7 @@ Validation failures add ``"errors": {"<column>": ["<problem>", ...]}``. Views ra
 below (or DRF's); ``exception_handler`` renders them, and ``llana.middleware`` turns Django's own 404/405
 pages and unexpected exceptions into the same shape.
 """
+
 from __future__ import annotations
 
 import logging

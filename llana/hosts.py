@@ -11,6 +11,7 @@ headers are ignored: they are client-controlled and would let anyone pass.
 - ``HostsMiddleware``: put it first in ``MIDDLEWARE``; refused requests get 403 JSON ``Forbidden``.
 - ``scope_allowed(scope)``: the same check for an ASGI scope (the Socket.IO handshake calls it).
 """
+
 from __future__ import annotations
 
 import ipaddress

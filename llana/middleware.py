@@ -11,6 +11,7 @@ The middleware is sync- and async-capable: under an ASGI server (daphne, uvicorn
 loop, so it adds no thread hop to a request (a sync-only middleware makes Django wrap the rest of the chain
 in ``async_to_sync``, and such a request in flight kept daphne from shutting down on SIGTERM).
 """
+
 from __future__ import annotations
 
 import json

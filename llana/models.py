@@ -1,4 +1,5 @@
 """Llana's system tables: roles, public tables, manual relations and API keys (``docs/auth.md``, ``docs/rest-api.md``)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -49,9 +50,7 @@ class PublicTable(models.Model):
     """A ``_llana_public_tables`` row: a table anyone may access up to ``access_level``."""
 
     table = models.CharField(max_length=255)
-    access_level = models.CharField(
-        max_length=6, choices=[c for c in AccessLevel.choices if c[0] != AccessLevel.NONE]
-    )
+    access_level = models.CharField(max_length=6, choices=[c for c in AccessLevel.choices if c[0] != AccessLevel.NONE])
     allowed_fields = models.CharField(max_length=1020, null=True, blank=True)
 
     class Meta:

@@ -10,6 +10,7 @@
   ``LLANA``, ``AUTH_USER_MODEL`` or ``INSTALLED_APPS`` is overridden (tests).
 - The JWT backend (``llana.auth.tokens``) is rebuilt when ``LLANA`` or ``SECRET_KEY`` changes.
 """
+
 from __future__ import annotations
 
 from typing import Any

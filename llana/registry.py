@@ -8,6 +8,7 @@ are named by the other table: a model's foreign keys, the foreign keys pointing 
 The registry is built once per process and cleared (``clear_registry()``, connected by ``llana.receivers``)
 when ``LLANA`` changes or a ``_llana_relation`` row is saved or deleted.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,16 @@ from llana.settings import llana_settings
 logger = logging.getLogger(__name__)
 
 NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField, models.AutoField)
-STRING_FIELDS = (models.CharField, models.TextField, models.UUIDField, models.GenericIPAddressField,
-                 models.FileField, models.FilePathField, models.TimeField, models.DurationField)
+STRING_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.UUIDField,
+    models.GenericIPAddressField,
+    models.FileField,
+    models.FilePathField,
+    models.TimeField,
+    models.DurationField,
+)
 # Columns of these kinds accept the pattern operators (like, not_like, search).
 TEXT_FIELDS = (models.CharField, models.TextField)
 
@@ -165,9 +174,13 @@ def build_table(model: type[models.Model]) -> Table:
     assert pk is not None  # every concrete Django model has a pk
     soft = columns.get(llana_settings.SOFT_DELETE_COLUMN) if llana_settings.SOFT_DELETE_COLUMN else None
     if soft is not None and not soft.nullable:
-        logger.warning("Table %s: soft-delete column %s is not nullable; hard deletes only", model._meta.db_table, soft.name)
+        logger.warning(
+            "Table %s: soft-delete column %s is not nullable; hard deletes only", model._meta.db_table, soft.name
+        )
         soft = None
-    return Table(name=model._meta.db_table, model=model, pk=pk, columns=columns, hidden=hidden_columns, soft_delete=soft)
+    return Table(
+        name=model._meta.db_table, model=model, pk=pk, columns=columns, hidden=hidden_columns, soft_delete=soft
+    )
 
 
 def is_project_app(app_config: Any) -> bool:
@@ -195,7 +208,8 @@ def selected_models() -> list[type[models.Model]]:
         candidates = [m for m in apps.get_models() if m._meta.db_table in wanted]
     excluded = set(llana_settings.EXCLUDE_TABLES or ())
     return [
-        m for m in candidates
+        m
+        for m in candidates
         if not (m._meta.proxy or m._meta.abstract or m._meta.swapped) and m._meta.db_table not in excluded
     ]
 
@@ -267,4 +281,3 @@ def clear_registry() -> None:
     global _registry
     with _lock:
         _registry = None
-

@@ -6,6 +6,7 @@ Swappable policies are import strings (``IMPORT_STRINGS``), imported on first us
 ``PERMISSION_POLICY`` (a class whose ``decide(identity, table, level, data=None)`` returns a
 ``Decision``; one instance per request).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -9,6 +9,7 @@ publish ``DELETE`` instead of ``UPDATE``.
 identity cache was dropped (roles, public tables, groups or a user's standing changed). Inside a
 transaction, defer work to its commit. Code holding decisions longer than a request listens to it.
 """
+
 from __future__ import annotations
 
 from django.dispatch import Signal

@@ -4,6 +4,7 @@
 many, delete many), ``<T>/schema`` and ``<T>/<id>`` (a trailing slash is tolerated everywhere). The
 names ``admin``, ``auth`` and ``tables`` are never taken as table names.
 """
+
 from __future__ import annotations
 
 from django.urls import path, re_path
@@ -23,14 +24,20 @@ class TableRouter(SimpleRouter):
     routes = [
         Route(
             url=r"^{prefix}{trailing_slash}$",
-            mapping={"get": "list", "post": "create", "put": "update_many", "patch": "update_many",
-                     "delete": "destroy_many"},
+            mapping={
+                "get": "list",
+                "post": "create",
+                "put": "update_many",
+                "patch": "update_many",
+                "delete": "destroy_many",
+            },
             name="{basename}-list",
             detail=False,
             initkwargs={"suffix": "List"},
         ),
-        DynamicRoute(url=r"^{prefix}/{url_path}{trailing_slash}$", name="{basename}-{url_name}", detail=False,
-                     initkwargs={}),
+        DynamicRoute(
+            url=r"^{prefix}/{url_path}{trailing_slash}$", name="{basename}-{url_name}", detail=False, initkwargs={}
+        ),
         Route(
             url=r"^{prefix}/{lookup}{trailing_slash}$",
             mapping={"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"},

@@ -1,4 +1,5 @@
 """App config of the realtime app: connects the table-event receivers and registers the table feed."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

@@ -1,4 +1,5 @@
 """System checks for ``LLANA_REALTIME``."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """``realtime_settings``: the ``LLANA_REALTIME`` Django setting, read lazily, with documented defaults."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Read Llana-compatible environment variables for the example project's settings."""
+
 from __future__ import annotations
 
 import os

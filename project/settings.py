@@ -4,6 +4,7 @@ Llana-compatible environment variables (DATABASE_URL/DATABASE_URI, SKIP_AUTH, SO
 DEFAULT_LIMIT, HOSTS, REDIS_*, JWT_*) are mapped onto the ``LLANA`` and ``LLANA_REALTIME`` settings;
 their values are validated by the apps' system checks at startup.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -72,7 +73,7 @@ if DATABASE_URL.startswith(("mysql", "mariadb")):
     import pymysql
 
     pymysql.install_as_MySQLdb()
-    DATABASE_URL = "mysql" + DATABASE_URL[DATABASE_URL.index(":"):]
+    DATABASE_URL = "mysql" + DATABASE_URL[DATABASE_URL.index(":") :]
 # Under ASGI every request runs in a thread of its own, so persistent connections (CONN_MAX_AGE > 0) would
 # pile up until the database refuses clients. PostgreSQL gets psycopg's connection pool instead (Llana's
 # DATABASE_POOL_SIZE / DATABASE_POOL_IDLE_TIMEOUT in ms); other databases connect per request.

@@ -1,5 +1,6 @@
 """URLs of the example project: Django admin under /admin/, the live demo page under /demo/live/, everything
 else is django-llana's."""
+
 from __future__ import annotations
 
 from django.contrib import admin

@@ -1,4 +1,5 @@
 """Skip a test whose external service is absent, unless ``LLANA_REQUIRE_SERVICES=1`` (CI) makes it a failure."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 ``DATABASE_URL`` selects PostgreSQL or MariaDB (default SQLite in memory), ``REDIS_URL`` the Redis
 layer; ``LLANA_TEST_DB_NAME`` names the test database (so parallel runs don't collide).
 """
+
 from __future__ import annotations
 
 import os

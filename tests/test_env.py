@@ -1,4 +1,5 @@
 """The example project's environment mapping: integer variables and the PostgreSQL connection pool."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ def settings_database(**environ: str) -> dict[str, object]:
 
 def test_postgresql_uses_a_connection_pool_not_persistent_connections() -> None:
     """Under ASGI each request has its own thread: persistent connections would pile up (docs/benchmarks.md)."""
-    db = settings_database(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x", DATABASE_POOL_SIZE="7",
-                           DATABASE_POOL_IDLE_TIMEOUT="30000")
+    db = settings_database(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/x", DATABASE_POOL_SIZE="7", DATABASE_POOL_IDLE_TIMEOUT="30000"
+    )
     assert db["CONN_MAX_AGE"] == 0
     assert db["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 7, "max_idle": 30.0, "timeout": 10}  # type: ignore[index]
 

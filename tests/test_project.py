@@ -1,4 +1,5 @@
 """The project is configured correctly: checks pass, no migration is missing, bad settings are refused."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@
 ``POST /auth/logout`` → 201 ``{"success": true}``, cookies cleared, refresh token blacklisted;
 ``GET /auth/profile`` → the caller's user row, through the same rules as ``GET /<user table>/<id>``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,7 +71,9 @@ def set_auth_cookies(response: Response, body: dict[str, Any]) -> None:
 def clear_auth_cookies(response: Response) -> None:
     for name in (ACCESS_COOKIE, REFRESH_COOKIE):
         response.delete_cookie(
-            name, path="/", domain=llana_settings.AUTH_COOKIES_DOMAIN or None,
+            name,
+            path="/",
+            domain=llana_settings.AUTH_COOKIES_DOMAIN or None,
             samesite=llana_settings.AUTH_COOKIES_SAMESITE or None,
         )
 

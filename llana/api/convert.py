@@ -8,6 +8,7 @@
 
 Both parsers raise ``ValueError`` with a message naming the column.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,6 +43,7 @@ FALSE_TEXT = {"false", "0"}
 
 
 # --- output ------------------------------------------------------------------------------------------
+
 
 def _datetime(value: dt.datetime) -> str:
     if timezone.is_aware(value):
@@ -115,6 +117,7 @@ def instance_row(instance: models.Model, columns: Sequence[Column]) -> dict[str,
 
 # --- parsing -----------------------------------------------------------------------------------------
 
+
 def _int(column: Column, value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{column.name} must be a number")
@@ -162,7 +165,9 @@ def _date_message(column: Column) -> str:
     return f"{column.name} must be a valid ISO 8601 date string"
 
 
-def _date_text(column: Column, value: Any, parse: Callable[[str], _T | None], fallback: Callable[[str], _T | None]) -> _T:
+def _date_text(
+    column: Column, value: Any, parse: Callable[[str], _T | None], fallback: Callable[[str], _T | None]
+) -> _T:
     """``parse(text)``, else ``fallback(text)``; a ``ValueError`` naming the column when neither parses."""
     if not isinstance(value, str):
         raise ValueError(_date_message(column))
@@ -289,6 +294,10 @@ def parse_body_value(column: Column, value: Any) -> Any:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ValueError(f"{column.name} must be a base64 string") from None
-    if isinstance(f, models.CharField | models.TextField) and isinstance(value, int | float) and not isinstance(value, bool):
+    if (
+        isinstance(f, models.CharField | models.TextField)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
         value = str(value)
     return _typed(column, value)

@@ -4,6 +4,7 @@ A token is standard base64 of compact JSON, limit first: ``{"limit":20,"offset":
 ``eyJsaW1pdCI6MjAsIm9mZnNldCI6MH0=``. Links are Llana's (``docs/rest-api.md``) with its bugs fixed: ``prev``
 is clamped to offset 0 (null only on the first page) and ``last`` is page-aligned.
 """
+
 from __future__ import annotations
 
 import base64
@@ -58,7 +59,11 @@ def parse_pagination(limit: str | None, offset: str | None, page: str | None) ->
     """``(limit, offset)`` from the query parameters; ``page`` overrides both."""
     if page is not None and page.strip():
         return decode_page_token(page)
-    size = int(llana_settings.DEFAULT_LIMIT) if limit is None or not limit.strip() else check_int("limit", limit, 1, max_limit())
+    size = (
+        int(llana_settings.DEFAULT_LIMIT)
+        if limit is None or not limit.strip()
+        else check_int("limit", limit, 1, max_limit())
+    )
     start = 0 if offset is None or not offset.strip() else check_int("offset", offset, 0, MAX_OFFSET)
     return size, start
 

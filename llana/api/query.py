@@ -4,6 +4,7 @@
 ``limit``/``offset``/``page``. Every problem is a ``BadRequest`` naming the parameter; columns the caller
 may not see (the permission decision's ``fields``) are a ``Forbidden``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -20,8 +21,21 @@ from llana.exceptions import BadRequest, Forbidden
 from llana.registry import Column, Table
 
 RESERVED = frozenset({"fields", "limit", "offset", "sort", "page", "relations", "join", "hard", "_"})
-OPERATORS = ("equals", "not_equals", "lt", "lte", "gt", "gte", "like", "not_like", "in", "not_in",
-             "null", "not_null", "search")
+OPERATORS = (
+    "equals",
+    "not_equals",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "like",
+    "not_like",
+    "in",
+    "not_in",
+    "null",
+    "not_null",
+    "search",
+)
 PATTERN_OPERATORS = {"like", "not_like", "search"}
 BINARY_OPERATORS = {"null", "not_null"}
 JSON_OPERATORS = {"equals", "not_equals", "null", "not_null"}
@@ -174,9 +188,11 @@ def parse_filters(table: Table, params: Mapping[str, str], allowed: frozenset[st
             raise Forbidden(f"Column {name} is not permitted (parameter {key})")
         if operator not in OPERATORS:
             raise BadRequest(f"Unknown operator {operator} in parameter {key}; use one of {', '.join(OPERATORS)}")
-        if (operator in PATTERN_OPERATORS and not column.is_text) or (
-            column.type == "json" and operator not in JSON_OPERATORS
-        ) or (column.target.get_internal_type() == "BinaryField" and operator not in BINARY_OPERATORS):
+        if (
+            (operator in PATTERN_OPERATORS and not column.is_text)
+            or (column.type == "json" and operator not in JSON_OPERATORS)
+            or (column.target.get_internal_type() == "BinaryField" and operator not in BINARY_OPERATORS)
+        ):
             raise BadRequest(f"Operator {operator} is not supported on column {name} (parameter {key})")
         try:
             q &= filter_q(column, operator, value)
@@ -191,9 +207,7 @@ def parse_sort(table: Table, raw: str | None, allowed: frozenset[str] | None) ->
     for item in split_list(raw):
         name, dot, direction = item.rpartition(".")
         if not dot:
-            raise BadRequest(
-                f"Invalid order param {item}, missing direction, must be either {item}.asc or {item}.desc"
-            )
+            raise BadRequest(f"Invalid order param {item}, missing direction, must be either {item}.asc or {item}.desc")
         if direction.lower() not in ("asc", "desc"):
             raise BadRequest(f"Invalid sort direction in {item}, must be either {name}.asc or {name}.desc")
         column = table.column(name)

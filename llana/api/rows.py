@@ -4,6 +4,7 @@ Relations are loaded with one query per relation per request (never per row): th
 join column is in the parents' values, numbered per parent with ``ROW_NUMBER()`` so that at most
 ``DEFAULT_RELATIONS_LIMIT`` rows are attached to each parent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,7 +76,7 @@ class RelationPlan:
         self.columns = allowed_columns(related, decision, columns)
         # The parent's field list may name related columns (``User.email``): then only those.
         prefix = name + "."
-        named = {f[len(prefix):] for f in parent_fields or () if f.startswith(prefix)}
+        named = {f[len(prefix) :] for f in parent_fields or () if f.startswith(prefix)}
         if named:
             self.columns = [c for c in self.columns if c.name in named or c.primary_key]
         self.join = related.columns[self.relation.column]
@@ -131,9 +132,7 @@ def relation_plans(
     ]
 
 
-def fetch_rows(
-    qs: QuerySet[Any], columns: Sequence[Column], plans: Sequence[RelationPlan]
-) -> list[dict[str, Any]]:
+def fetch_rows(qs: QuerySet[Any], columns: Sequence[Column], plans: Sequence[RelationPlan]) -> list[dict[str, Any]]:
     """Rows of ``qs`` as API dicts of ``columns``, each relation of ``plans`` attached as an array."""
     extra = [p.org_column for p in plans if p.org_column not in columns]
     fetched = [*columns, *dict.fromkeys(extra)]

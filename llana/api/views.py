@@ -5,6 +5,7 @@ Every request is authenticated once (``llana.auth.authentication.LlanaAuthentica
 (``LLANA["PERMISSION_POLICY"]``, one instance per request) for its decision and applies its restriction
 and fields. Response shapes and errors (``llana.exceptions``) are Llana's: ``docs/rest-api.md``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -146,19 +147,21 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
         qs = visible_queryset(self.table, decision).filter(query.filters)
         try:
             total = qs.count()
-            page = qs.order_by(*query.order_by)[query.offset: query.offset + query.limit]
+            page = qs.order_by(*query.order_by)[query.offset : query.offset + query.limit]
             data = fetch_rows(page, columns, plans)
         except DatabaseError:
             logger.exception("Database error listing table %s", self.table.name)
             raise BadRequest("Error finding records") from None
-        return Response({
-            "limit": query.limit,
-            "offset": query.offset,
-            "total": total,
-            "pagination": pagination(query.limit, query.offset, total, len(data)),
-            "data": data,
-            **self.request_id(),
-        })
+        return Response(
+            {
+                "limit": query.limit,
+                "offset": query.offset,
+                "total": total,
+                "pagination": pagination(query.limit, query.offset, total, len(data)),
+                "data": data,
+                **self.request_id(),
+            }
+        )
 
     def retrieve(self, request: Request, table: str, pk: str) -> Response:
         decision = self.decide(self.table.name, Level.READ)
@@ -179,13 +182,15 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
     def schema(self, request: Request, table: str) -> Response:
         decision = self.decide(self.table.name, Level.READ)
         columns = allowed_columns(self.table, decision, None)
-        return Response({
-            "table": self.table.name,
-            "primary_key": self.table.pk.name,
-            "columns": [column_schema(c) for c in columns],
-            "relations": [r.as_dict() for r in self.table.relations.values()],
-            **self.request_id(),
-        })
+        return Response(
+            {
+                "table": self.table.name,
+                "primary_key": self.table.pk.name,
+                "columns": [column_schema(c) for c in columns],
+                "relations": [r.as_dict() for r in self.table.relations.values()],
+                **self.request_id(),
+            }
+        )
 
     # --- create -------------------------------------------------------------------------------------
 

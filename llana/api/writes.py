@@ -4,6 +4,7 @@ Every write goes through the model so that validation, uniqueness and Django sig
 ``post_delete``: once per row) behave as in any Django code. Each item runs in its own transaction.
 Soft deletes set ``SOFT_DELETE_COLUMN`` and send ``llana.signals.soft_deleted``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 
 def message_of(errors: dict[str, list[str]]) -> str:
-    return "; ".join(f"{key}: {' '.join(msgs)}" if key != NON_FIELD_ERRORS else " ".join(msgs) for key, msgs in errors.items())
+    return "; ".join(
+        f"{key}: {' '.join(msgs)}" if key != NON_FIELD_ERRORS else " ".join(msgs) for key, msgs in errors.items()
+    )
 
 
 def invalid(errors: dict[str, list[str]]) -> BadRequest:

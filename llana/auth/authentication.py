@@ -16,6 +16,7 @@ With ``SKIP_AUTH`` no credential is read and the identity is ``Identity.skip()``
   authenticated by the cookie alone must pass Django's CSRF check when its method is unsafe (send the
   ``csrftoken`` cookie's value in ``X-CSRFToken``); the header needs no CSRF token.
 """
+
 from __future__ import annotations
 
 import logging

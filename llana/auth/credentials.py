@@ -15,6 +15,7 @@ API keys: ``LLANA["API_KEY_NAME"]`` (``x-api-key``) in the place ``LLANA["API_KE
 is reserved: never a filter (``api_key_query_parameter()``), never a column to write (a key read from a
 JSON body is removed from it).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ MISSING_TOKEN_MESSAGE = "Missing authorization token. Use either <Bearer> token 
 def bearer_token(value: str | None) -> str | None:
     """The token of an ``Authorization`` value ``Bearer <token>``; None for any other value or an empty token."""
     if value and value.startswith(BEARER):
-        return value[len(BEARER):].strip() or None
+        return value[len(BEARER) :].strip() or None
     return None
 
 
@@ -92,7 +93,7 @@ def token_from_request(request: HttpRequest | Request) -> tuple[str | None, bool
     raw = _django_request(request)
     header = raw.META.get("HTTP_AUTHORIZATION", "")
     if header.startswith(BEARER):
-        return header[len(BEARER):].strip(), False  # an empty one is no token (the cookie is not read)
+        return header[len(BEARER) :].strip(), False  # an empty one is no token (the cookie is not read)
     cookie = raw.COOKIES.get(ACCESS_COOKIE)
     if cookie:
         return cookie, True

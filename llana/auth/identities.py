@@ -6,6 +6,7 @@ sockets can re-check it cheaply) or ``identity_for_token(token)``; a REST reques
 on ``request.auth`` (``llana.auth.authentication``). A user's roles: superuser → ``ADMIN``; else the user
 model's ``LLANA["ROLE_FIELD"]`` value; else the names of its groups.
 """
+
 from __future__ import annotations
 
 import logging

@@ -13,6 +13,7 @@
 (``Access token expired`` / ``Authentication Failed``); HTTP authentication and the socket handshake
 both use it.
 """
+
 from __future__ import annotations
 
 import re
@@ -142,7 +143,7 @@ def verify_access_token(raw: str | bytes) -> dict[str, Any]:
         raw = raw.decode("latin-1")
     raw = raw.strip()
     if raw.startswith("Bearer "):
-        raw = raw[len("Bearer "):].strip()
+        raw = raw[len("Bearer ") :].strip()
     if not raw:
         raise InvalidAccessToken(FAILED_MESSAGE)
     try:

@@ -4,6 +4,7 @@ The page is rendered on the server from the OpenAPI document (``llana.openapi.do
 no JavaScript and no CDN, so it works offline. With ``LLANA["SKIP_DOCS"]`` both URLs answer
 ``{"version": "..."}`` only, as Llana does.
 """
+
 from __future__ import annotations
 
 import re
@@ -74,8 +75,13 @@ def outline(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The document grouped by tag: each tag's operations and, for a table, its row schema."""
     sections: dict[str, dict[str, Any]] = {}
     for tag in document.get("tags", []):
-        sections[tag["name"]] = {"name": tag["name"], "description": inline_markdown(tag.get("description", "")),
-                                 "operations": [], "columns": [], "table": bool(tag.get("x-llana-table"))}
+        sections[tag["name"]] = {
+            "name": tag["name"],
+            "description": inline_markdown(tag.get("description", "")),
+            "operations": [],
+            "columns": [],
+            "table": bool(tag.get("x-llana-table")),
+        }
     for path, item in document.get("paths", {}).items():
         shared = [resolve(document, p) for p in item.get("parameters", [])]
         for method in METHODS:
@@ -87,32 +93,51 @@ def outline(document: dict[str, Any]) -> list[dict[str, Any]]:
             section = sections.setdefault(
                 tag, {"name": tag, "description": "", "operations": [], "columns": [], "table": False}
             )
-            section["operations"].append({
-                "method": method.upper(),
-                "path": path,
-                "anchor": operation.get("operationId", f"{method}-{path}"),
-                "summary": inline_markdown(operation.get("summary", "")),
-                "description": inline_markdown(operation.get("description", "")),
-                "public": operation.get("security") == [],
-                "parameters": [{
-                    "name": p.get("name", ""), "in": p.get("in", ""), "required": p.get("required", False),
-                    "type": schema_label(p.get("schema", {})), "description": inline_markdown(p.get("description", "")),
-                } for p in params],
-                "body": body_label(operation.get("requestBody", {})),
-                "responses": [{
-                    "code": code, "description": inline_markdown(r.get("description", "")), "type": body_label(r),
-                } for code, r in operation.get("responses", {}).items()],
-            })
+            section["operations"].append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "anchor": operation.get("operationId", f"{method}-{path}"),
+                    "summary": inline_markdown(operation.get("summary", "")),
+                    "description": inline_markdown(operation.get("description", "")),
+                    "public": operation.get("security") == [],
+                    "parameters": [
+                        {
+                            "name": p.get("name", ""),
+                            "in": p.get("in", ""),
+                            "required": p.get("required", False),
+                            "type": schema_label(p.get("schema", {})),
+                            "description": inline_markdown(p.get("description", "")),
+                        }
+                        for p in params
+                    ],
+                    "body": body_label(operation.get("requestBody", {})),
+                    "responses": [
+                        {
+                            "code": code,
+                            "description": inline_markdown(r.get("description", "")),
+                            "type": body_label(r),
+                        }
+                        for code, r in operation.get("responses", {}).items()
+                    ],
+                }
+            )
     schemas = document.get("components", {}).get("schemas", {})
     for name, section in sections.items():
         if not section["table"]:
             continue
         schema = schemas.get(name, {})
         required = set(schemas.get(f"{name}_input", {}).get("required", []))
-        section["columns"] = [{
-            "name": column, "type": schema_label(prop), "required": column in required,
-            "read_only": prop.get("readOnly", False), "description": inline_markdown(prop.get("description", "")),
-        } for column, prop in schema.get("properties", {}).items()]
+        section["columns"] = [
+            {
+                "name": column,
+                "type": schema_label(prop),
+                "required": column in required,
+                "read_only": prop.get("readOnly", False),
+                "description": inline_markdown(prop.get("description", "")),
+            }
+            for column, prop in schema.get("properties", {}).items()
+        ]
     return [s for s in sections.values() if s["operations"]]
 
 
@@ -165,6 +190,8 @@ def docs_view(request: HttpRequest) -> HttpResponse:
         "base_url": request.build_absolute_uri("/").rstrip("/"),
         "skip_auth": bool(llana_settings.SKIP_AUTH),
         "default_limit": llana_settings.DEFAULT_LIMIT,
-        "example_table": next((s["name"] for s in sections if s["table"] and not s["name"].startswith("_")), "Customer"),
+        "example_table": next(
+            (s["name"] for s in sections if s["table"] and not s["name"].startswith("_")), "Customer"
+        ),
     }
     return HttpResponse(render_to_string("llana/docs.html", context, request=request))

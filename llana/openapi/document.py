@@ -6,6 +6,7 @@ columns; plus ``/tables`` and the ``/auth/*`` endpoints, and the ``bearerAuth`` 
 ``apiKeyAuth`` security schemes. drf-spectacular is not used: the API has one viewset for every
 table, so the per-table paths and schemas only exist in the registry.
 """
+
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
@@ -24,8 +25,21 @@ ERROR_RESPONSES = {
     "403": "Not permitted for your role.",
     "404": "Unknown table or row.",
 }
-FILTER_OPERATORS = ("equals", "not_equals", "lt", "lte", "gt", "gte", "like", "not_like", "in", "not_in",
-                    "null", "not_null", "search")
+FILTER_OPERATORS = (
+    "equals",
+    "not_equals",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "like",
+    "not_like",
+    "in",
+    "not_in",
+    "null",
+    "not_null",
+    "search",
+)
 
 
 def api_version() -> str:
@@ -104,9 +118,14 @@ def row_schema(table: Table) -> dict[str, Any]:
         if column.auto:
             schema["readOnly"] = True
         properties[column.name] = schema
-    return {"type": "object", "title": table.name, "properties": properties, "additionalProperties": True,
-            "description": f"A {table.name} row (related rows appear as arrays named after their table "
-                           "when requested with `relations`)."}
+    return {
+        "type": "object",
+        "title": table.name,
+        "properties": properties,
+        "additionalProperties": True,
+        "description": f"A {table.name} row (related rows appear as arrays named after their table "
+        "when requested with `relations`).",
+    }
 
 
 def input_schema(table: Table) -> dict[str, Any]:
@@ -121,8 +140,7 @@ def input_schema(table: Table) -> dict[str, Any]:
         properties[column.name] = schema
         if column.required:
             required.append(column.name)
-    schema = {"type": "object", "title": f"{table.name} input", "properties": properties,
-              "additionalProperties": False}
+    schema = {"type": "object", "title": f"{table.name} input", "properties": properties, "additionalProperties": False}
     if required:
         schema["required"] = required
     return schema
@@ -130,64 +148,109 @@ def input_schema(table: Table) -> dict[str, Any]:
 
 def common_schemas() -> dict[str, Any]:
     page_token = {"type": ["string", "null"], "description": "A base64 page token for `page`."}
-    item_error = {"type": "object", "properties": {"item": {"type": "integer"}, "message": {}, "error": {"type": "string"}},
-                  "required": ["item", "message"]}
+    item_error = {
+        "type": "object",
+        "properties": {"item": {"type": "integer"}, "message": {}, "error": {"type": "string"}},
+        "required": ["item", "message"],
+    }
     return {
         "Error": {
-            "type": "object", "required": ["statusCode", "error", "message"],
-            "properties": {"statusCode": {"type": "integer"}, "error": {"type": "string"},
-                           "message": {"description": "A string, or a list/object naming each problem."}},
+            "type": "object",
+            "required": ["statusCode", "error", "message"],
+            "properties": {
+                "statusCode": {"type": "integer"},
+                "error": {"type": "string"},
+                "message": {"description": "A string, or a list/object naming each problem."},
+            },
         },
         "Pagination": {
             "type": "object",
             "properties": {
                 "total": {"type": "integer", "description": "Rows in this page."},
-                "page": {"type": "object", "properties": dict.fromkeys(("current", "prev", "next", "first", "last"), page_token)},
+                "page": {
+                    "type": "object",
+                    "properties": dict.fromkeys(("current", "prev", "next", "first", "last"), page_token),
+                },
             },
         },
         "BulkResult": {
-            "type": "object", "required": ["total", "successful", "errored", "errors", "data"],
-            "properties": {"total": {"type": "integer"}, "successful": {"type": "integer"},
-                           "errored": {"type": "integer"}, "errors": {"type": "array", "items": item_error},
-                           "data": {"type": "array", "items": {"type": "object"}}},
+            "type": "object",
+            "required": ["total", "successful", "errored", "errors", "data"],
+            "properties": {
+                "total": {"type": "integer"},
+                "successful": {"type": "integer"},
+                "errored": {"type": "integer"},
+                "errors": {"type": "array", "items": item_error},
+                "data": {"type": "array", "items": {"type": "object"}},
+            },
         },
         "Deleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "integer"}}},
         "BulkDeleted": {
-            "type": "object", "required": ["total", "deleted", "errored", "errors"],
-            "properties": {"total": {"type": "integer"}, "deleted": {"type": "integer"},
-                           "errored": {"type": "integer"}, "errors": {"type": "array", "items": item_error}},
-        },
-        "Tables": {"type": "object", "required": ["tables"],
-                   "properties": {"tables": {"type": "array", "items": {"type": "string"}}}},
-        "TableSchema": {
-            "type": "object", "required": ["table", "primary_key", "columns", "relations"],
+            "type": "object",
+            "required": ["total", "deleted", "errored", "errors"],
             "properties": {
-                "table": {"type": "string"}, "primary_key": {"type": "string"},
+                "total": {"type": "integer"},
+                "deleted": {"type": "integer"},
+                "errored": {"type": "integer"},
+                "errors": {"type": "array", "items": item_error},
+            },
+        },
+        "Tables": {
+            "type": "object",
+            "required": ["tables"],
+            "properties": {"tables": {"type": "array", "items": {"type": "string"}}},
+        },
+        "TableSchema": {
+            "type": "object",
+            "required": ["table", "primary_key", "columns", "relations"],
+            "properties": {
+                "table": {"type": "string"},
+                "primary_key": {"type": "string"},
                 "columns": {"type": "array", "items": {"type": "object"}},
-                "relations": {"type": "array", "items": {"type": "object", "properties": {
-                    k: {"type": "string"} for k in ("table", "column", "org_table", "org_column")}}},
+                "relations": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {k: {"type": "string"} for k in ("table", "column", "org_table", "org_column")},
+                    },
+                },
             },
         },
         "Tokens": {
-            "type": "object", "required": ["access_token", "expires_in", "refresh_token_expires_in"],
-            "properties": {"access_token": {"type": "string"}, "expires_in": {"type": "integer"},
-                           "refresh_token_expires_in": {"type": "integer"}},
+            "type": "object",
+            "required": ["access_token", "expires_in", "refresh_token_expires_in"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "expires_in": {"type": "integer"},
+                "refresh_token_expires_in": {"type": "integer"},
+            },
         },
-        "Login": {"type": "object", "required": ["username", "password"],
-                  "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
+        "Login": {
+            "type": "object",
+            "required": ["username", "password"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}},
+        },
     }
 
 
 def security_schemes() -> dict[str, Any]:
     location = str(llana_settings.API_KEY_LOCATION).upper()
-    api_key: dict[str, Any] = {"type": "apiKey", "name": llana_settings.API_KEY_NAME,
-                               "in": "query" if location == "QUERY" else "header"}
+    api_key: dict[str, Any] = {
+        "type": "apiKey",
+        "name": llana_settings.API_KEY_NAME,
+        "in": "query" if location == "QUERY" else "header",
+    }
     if location == "BODY":
-        api_key["description"] = (f"Sent as the `{llana_settings.API_KEY_NAME}` key of the JSON body "
-                                  "(OpenAPI cannot express a body API key).")
+        api_key["description"] = (
+            f"Sent as the `{llana_settings.API_KEY_NAME}` key of the JSON body (OpenAPI cannot express a body API key)."
+        )
     return {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                       "description": "An access token from POST /auth/login (or the accessToken cookie)."},
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from POST /auth/login (or the accessToken cookie).",
+        },
         "apiKeyAuth": api_key,
     }
 
@@ -217,79 +280,176 @@ def table_paths(table: Table) -> dict[str, Any]:
     pk_schema.pop("readOnly", None)
     if isinstance(pk_schema.get("type"), list):
         pk_schema["type"] = pk_schema["type"][0]
-    id_param = {"name": "id", "in": "path", "required": True, "description": f"The `{table.pk.name}` value.",
-                "schema": pk_schema}
+    id_param = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": f"The `{table.pk.name}` value.",
+        "schema": pk_schema,
+    }
     read_params = [
-        query_param("fields", "Comma-separated columns to return; `Relation.column` picks a related table's column.",
-                    {"type": "string"}),
-        query_param("relations", f"Comma-separated related tables to attach as arrays: {relations}.", {"type": "string"}),
+        query_param(
+            "fields",
+            "Comma-separated columns to return; `Relation.column` picks a related table's column.",
+            {"type": "string"},
+        ),
+        query_param(
+            "relations", f"Comma-separated related tables to attach as arrays: {relations}.", {"type": "string"}
+        ),
     ]
     list_params = [
         *read_params,
-        query_param("sort", "Comma-separated `column.asc` / `column.desc` (default: by primary key).", {"type": "string"}),
-        query_param("limit", f"Rows per page (default {llana_settings.DEFAULT_LIMIT}, at most {llana_settings.MAX_LIMIT}).",
-                    {"type": "integer", "minimum": 1, "maximum": int(llana_settings.MAX_LIMIT)}),
+        query_param(
+            "sort", "Comma-separated `column.asc` / `column.desc` (default: by primary key).", {"type": "string"}
+        ),
+        query_param(
+            "limit",
+            f"Rows per page (default {llana_settings.DEFAULT_LIMIT}, at most {llana_settings.MAX_LIMIT}).",
+            {"type": "integer", "minimum": 1, "maximum": int(llana_settings.MAX_LIMIT)},
+        ),
         query_param("offset", "Rows to skip.", {"type": "integer", "minimum": 0}),
         query_param("page", "A page token from `pagination.page` (replaces limit and offset).", {"type": "string"}),
         REQUEST_ID,
     ]
-    hard = ([query_param("hard", f"`true` deletes the row instead of setting `{table.soft_delete.name}`.",
-                         {"type": "boolean"})] if table.soft_delete else [])
+    hard = (
+        [
+            query_param(
+                "hard", f"`true` deletes the row instead of setting `{table.soft_delete.name}`.", {"type": "boolean"}
+            )
+        ]
+        if table.soft_delete
+        else []
+    )
     list_schema = {
-        "type": "object", "required": ["limit", "offset", "total", "pagination", "data"],
-        "properties": {"limit": {"type": "integer"}, "offset": {"type": "integer"}, "total": {"type": "integer"},
-                       "pagination": ref("Pagination"), "data": {"type": "array", "items": ref(name)}},
+        "type": "object",
+        "required": ["limit", "offset", "total", "pagination", "data"],
+        "properties": {
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "total": {"type": "integer"},
+            "pagination": ref("Pagination"),
+            "data": {"type": "array", "items": ref(name)},
+        },
     }
-    filters = (f"Filter with `column[operator]=value` (or `column=value` for equals) on the columns {columns}. "
-               f"Operators: {', '.join(f'`{op}`' for op in FILTER_OPERATORS)}. "
-               "`in`/`not_in` take comma-separated values; `null`/`not_null` need no value.")
+    filters = (
+        f"Filter with `column[operator]=value` (or `column=value` for equals) on the columns {columns}. "
+        f"Operators: {', '.join(f'`{op}`' for op in FILTER_OPERATORS)}. "
+        "`in`/`not_in` take comma-separated values; `null`/`not_null` need no value."
+    )
     many_input = {"type": "array", "items": ref(f"{name}_input")}
     return {
         f"/{name}/": {
-            "get": {"tags": tags, "operationId": f"{name}_list", "summary": f"List {name} rows",
-                    "description": filters, "parameters": list_params,
-                    "responses": {**ok("200", "A page of rows.", list_schema), **error_responses("400", "401", "403", "404")}},
-            "post": {"tags": tags, "operationId": f"{name}_create", "summary": f"Create one {name} row (object) or many (array)",
-                     "parameters": [REQUEST_ID],
-                     "requestBody": {"required": True, **json_body({"oneOf": [ref(f"{name}_input"), many_input]})},
-                     "responses": {**ok("201", "The stored row (object body) or a bulk result (array body).",
-                                        {"oneOf": [ref(name), ref("BulkResult")]}),
-                                   **error_responses("400", "401", "403", "404")}},
-            "put": {"tags": tags, "operationId": f"{name}_update_many",
-                    "summary": f"Update many {name} rows (each item carries `{table.pk.name}`)",
-                    "parameters": [REQUEST_ID],
-                    "requestBody": {"required": True, **json_body({"type": "array", "items": {"type": "object"}})},
-                    "responses": {**ok("200", "A bulk result.", ref("BulkResult")), **error_responses("400", "401", "403", "404")}},
-            "patch": {"tags": tags, "operationId": f"{name}_partial_update_many", "summary": "Same as PUT",
-                      "parameters": [REQUEST_ID],
-                      "requestBody": {"required": True, **json_body({"type": "array", "items": {"type": "object"}})},
-                      "responses": {**ok("200", "A bulk result.", ref("BulkResult")), **error_responses("400", "401", "403", "404")}},
-            "delete": {"tags": tags, "operationId": f"{name}_delete_many",
-                       "summary": f"Delete many {name} rows (`[{{\"{table.pk.name}\": id}}, ...]`)",
-                       "parameters": [*hard, REQUEST_ID],
-                       "requestBody": {"required": True, **json_body({"type": "array", "items": {"type": "object"}})},
-                       "responses": {**ok("200", "How many rows were deleted.", ref("BulkDeleted")),
-                                     **error_responses("400", "401", "403", "404")}},
+            "get": {
+                "tags": tags,
+                "operationId": f"{name}_list",
+                "summary": f"List {name} rows",
+                "description": filters,
+                "parameters": list_params,
+                "responses": {
+                    **ok("200", "A page of rows.", list_schema),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
+            "post": {
+                "tags": tags,
+                "operationId": f"{name}_create",
+                "summary": f"Create one {name} row (object) or many (array)",
+                "parameters": [REQUEST_ID],
+                "requestBody": {"required": True, **json_body({"oneOf": [ref(f"{name}_input"), many_input]})},
+                "responses": {
+                    **ok(
+                        "201",
+                        "The stored row (object body) or a bulk result (array body).",
+                        {"oneOf": [ref(name), ref("BulkResult")]},
+                    ),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
+            "put": {
+                "tags": tags,
+                "operationId": f"{name}_update_many",
+                "summary": f"Update many {name} rows (each item carries `{table.pk.name}`)",
+                "parameters": [REQUEST_ID],
+                "requestBody": {"required": True, **json_body({"type": "array", "items": {"type": "object"}})},
+                "responses": {
+                    **ok("200", "A bulk result.", ref("BulkResult")),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
+            "patch": {
+                "tags": tags,
+                "operationId": f"{name}_partial_update_many",
+                "summary": "Same as PUT",
+                "parameters": [REQUEST_ID],
+                "requestBody": {"required": True, **json_body({"type": "array", "items": {"type": "object"}})},
+                "responses": {
+                    **ok("200", "A bulk result.", ref("BulkResult")),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
+            "delete": {
+                "tags": tags,
+                "operationId": f"{name}_delete_many",
+                "summary": f'Delete many {name} rows (`[{{"{table.pk.name}": id}}, ...]`)',
+                "parameters": [*hard, REQUEST_ID],
+                "requestBody": {"required": True, **json_body({"type": "array", "items": {"type": "object"}})},
+                "responses": {
+                    **ok("200", "How many rows were deleted.", ref("BulkDeleted")),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
         },
         f"/{name}/{{id}}": {
             "parameters": [id_param, REQUEST_ID],
-            "get": {"tags": tags, "operationId": f"{name}_get", "summary": f"Get one {name} row",
-                    "parameters": read_params,
-                    "responses": {**ok("200", "The row.", ref(name)), **error_responses("400", "401", "403", "404")}},
-            "put": {"tags": tags, "operationId": f"{name}_update", "summary": f"Update one {name} row (partial body)",
-                    "requestBody": {"required": True, **json_body({"type": "object"})},
-                    "responses": {**ok("200", "The updated row.", ref(name)), **error_responses("400", "401", "403", "404")}},
-            "patch": {"tags": tags, "operationId": f"{name}_partial_update", "summary": "Same as PUT",
-                      "requestBody": {"required": True, **json_body({"type": "object"})},
-                      "responses": {**ok("200", "The updated row.", ref(name)), **error_responses("400", "401", "403", "404")}},
-            "delete": {"tags": tags, "operationId": f"{name}_delete", "summary": f"Delete one {name} row",
-                       "parameters": hard,
-                       "responses": {**ok("200", "`{\"deleted\": 1}`", ref("Deleted")), **error_responses("400", "401", "403", "404")}},
+            "get": {
+                "tags": tags,
+                "operationId": f"{name}_get",
+                "summary": f"Get one {name} row",
+                "parameters": read_params,
+                "responses": {**ok("200", "The row.", ref(name)), **error_responses("400", "401", "403", "404")},
+            },
+            "put": {
+                "tags": tags,
+                "operationId": f"{name}_update",
+                "summary": f"Update one {name} row (partial body)",
+                "requestBody": {"required": True, **json_body({"type": "object"})},
+                "responses": {
+                    **ok("200", "The updated row.", ref(name)),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
+            "patch": {
+                "tags": tags,
+                "operationId": f"{name}_partial_update",
+                "summary": "Same as PUT",
+                "requestBody": {"required": True, **json_body({"type": "object"})},
+                "responses": {
+                    **ok("200", "The updated row.", ref(name)),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
+            "delete": {
+                "tags": tags,
+                "operationId": f"{name}_delete",
+                "summary": f"Delete one {name} row",
+                "parameters": hard,
+                "responses": {
+                    **ok("200", '`{"deleted": 1}`', ref("Deleted")),
+                    **error_responses("400", "401", "403", "404"),
+                },
+            },
         },
         f"/{name}/schema": {
-            "get": {"tags": tags, "operationId": f"{name}_schema", "summary": f"The {name} table's columns and relations",
-                    "parameters": [REQUEST_ID],
-                    "responses": {**ok("200", "The table schema.", ref("TableSchema")), **error_responses("401", "403", "404")}},
+            "get": {
+                "tags": tags,
+                "operationId": f"{name}_schema",
+                "summary": f"The {name} table's columns and relations",
+                "parameters": [REQUEST_ID],
+                "responses": {
+                    **ok("200", "The table schema.", ref("TableSchema")),
+                    **error_responses("401", "403", "404"),
+                },
+            },
         },
     }
 
@@ -298,21 +458,48 @@ def auth_paths(user_table: str | None) -> dict[str, Any]:
     tags = ["Auth endpoints"]
     profile = ref(user_table) if user_table else {"type": "object"}
     return {
-        "/auth/login": {"post": {
-            "tags": tags, "operationId": "auth_login", "summary": "Log in with username (email) and password",
-            "security": [], "requestBody": {"required": True, **json_body(ref("Login"))},
-            "responses": {**ok("200", "Tokens; also set as accessToken/refreshToken cookies.", ref("Tokens")),
-                          **error_responses("400", "401")}}},
-        "/auth/refresh": {"post": {
-            "tags": tags, "operationId": "auth_refresh", "summary": "New tokens from the refreshToken cookie",
-            "security": [], "responses": {**ok("200", "New tokens.", ref("Tokens")), **error_responses("401")}}},
-        "/auth/logout": {"post": {
-            "tags": tags, "operationId": "auth_logout", "summary": "Clear the auth cookies", "security": [],
-            "responses": ok("201", "Logged out.", {"type": "object", "properties": {"success": {"type": "boolean"}}})}},
-        "/auth/profile": {"get": {
-            "tags": tags, "operationId": "auth_profile", "summary": "The current user's row",
-            "parameters": [query_param("relations", "Related tables to attach.", {"type": "string"})],
-            "responses": {**ok("200", "The user row.", profile), **error_responses("400", "401")}}},
+        "/auth/login": {
+            "post": {
+                "tags": tags,
+                "operationId": "auth_login",
+                "summary": "Log in with username (email) and password",
+                "security": [],
+                "requestBody": {"required": True, **json_body(ref("Login"))},
+                "responses": {
+                    **ok("200", "Tokens; also set as accessToken/refreshToken cookies.", ref("Tokens")),
+                    **error_responses("400", "401"),
+                },
+            }
+        },
+        "/auth/refresh": {
+            "post": {
+                "tags": tags,
+                "operationId": "auth_refresh",
+                "summary": "New tokens from the refreshToken cookie",
+                "security": [],
+                "responses": {**ok("200", "New tokens.", ref("Tokens")), **error_responses("401")},
+            }
+        },
+        "/auth/logout": {
+            "post": {
+                "tags": tags,
+                "operationId": "auth_logout",
+                "summary": "Clear the auth cookies",
+                "security": [],
+                "responses": ok(
+                    "201", "Logged out.", {"type": "object", "properties": {"success": {"type": "boolean"}}}
+                ),
+            }
+        },
+        "/auth/profile": {
+            "get": {
+                "tags": tags,
+                "operationId": "auth_profile",
+                "summary": "The current user's row",
+                "parameters": [query_param("relations", "Related tables to attach.", {"type": "string"})],
+                "responses": {**ok("200", "The user row.", profile), **error_responses("400", "401")},
+            }
+        },
     }
 
 
@@ -321,10 +508,15 @@ def build_document(title: str | None = None) -> dict[str, Any]:
     tables = registry()
     schemas = common_schemas()
     paths: dict[str, Any] = {
-        "/tables": {"get": {
-            "tags": ["Table list"], "operationId": "tables", "summary": "Every table name",
-            "parameters": [REQUEST_ID],
-            "responses": {**ok("200", "The table names.", ref("Tables")), **error_responses("401")}}},
+        "/tables": {
+            "get": {
+                "tags": ["Table list"],
+                "operationId": "tables",
+                "summary": "Every table name",
+                "parameters": [REQUEST_ID],
+                "responses": {**ok("200", "The table names.", ref("Tables")), **error_responses("401")},
+            }
+        },
     }
     user_table = get_user_model()._meta.db_table
     paths.update(auth_paths(user_table if user_table in tables else None))
@@ -335,18 +527,30 @@ def build_document(title: str | None = None) -> dict[str, Any]:
         paths.update(table_paths(table))
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {"title": title or llana_settings.DOCS_TITLE, "version": api_version(),
-                 "description": "A live API over this Django database, compatible with Llana."},
+        "info": {
+            "title": title or llana_settings.DOCS_TITLE,
+            "version": api_version(),
+            "description": "A live API over this Django database, compatible with Llana.",
+        },
         "servers": [{"url": "/"}],
-        "tags": [{"name": "Table list"}, {"name": "Auth endpoints"},
-                 *({"name": name, "description": f"The `{name}` table.", "x-llana-table": True} for name in sorted(tables))],
+        "tags": [
+            {"name": "Table list"},
+            {"name": "Auth endpoints"},
+            *({"name": name, "description": f"The `{name}` table.", "x-llana-table": True} for name in sorted(tables)),
+        ],
         "security": [{"bearerAuth": []}, {"apiKeyAuth": []}],
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": security_schemes(),
-            "parameters": {"RequestId": {
-                "name": "x-request-id", "in": "header", "required": False, "schema": {"type": "string"},
-                "description": "Echoed back as `_x_request_id` (`x_request_id` on created rows)."}},
+            "parameters": {
+                "RequestId": {
+                    "name": "x-request-id",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Echoed back as `_x_request_id` (`x_request_id` on created rows).",
+                }
+            },
         },
     }

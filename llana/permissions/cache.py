@@ -13,6 +13,7 @@ decisions longer than a request listens to; the realtime feed (``llana_realtime.
 open sockets in every process. Call ``invalidate()`` yourself after changing roles, groups or users
 without model signals (``QuerySet.update()``, raw SQL).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 VERSION_KEY = "llana:auth:version"
 _MISSING = object()
+
 
 def _cache() -> Any:
     return caches[llana_settings.CACHE_ALIAS]

@@ -44,6 +44,7 @@ The algorithm (``docs/auth.md`` explains it with examples):
 6. A caller limited to its own rows may not change ``owner_readonly_fields()`` (the user's role and
    staff/superuser/active flags, ``LLANA_OWNER_READONLY_FIELDS`` of a model): 403.
 """
+
 from __future__ import annotations
 
 import logging
@@ -246,7 +247,9 @@ def compile_rules(table: str, roles: frozenset[str]) -> TableRules:
                 grants.append(RoleGrant(role=role, custom=False))
                 continue
             defaults = tuple(
-                (Level.parse(r.records), split_fields(r.allowed_fields)) for r in rows if not r.custom and r.role == role
+                (Level.parse(r.records), split_fields(r.allowed_fields))
+                for r in rows
+                if not r.custom and r.role == role
             )
             grants.append(RoleGrant(role=role, custom=False, defaults=defaults))
     return TableRules(table=table, grants=tuple(grants), public=public)
@@ -322,7 +325,9 @@ class TablePermission:
         paths = {
             grant.owner.key: grant.owner
             for grant in self.rules.grants
-            if grant.custom and grant.error is None and grant.owner is not None
+            if grant.custom
+            and grant.error is None
+            and grant.owner is not None
             and grant.records < level <= grant.own_records
         }
         return tuple(paths[key] for key in sorted(paths))
@@ -365,7 +370,9 @@ def permission_for(identity: Identity, table: str) -> TablePermission:
         roles: frozenset[str] = frozenset()
     else:
         roles = identity.roles
-    rules = cache.get_or_compute("rules", f"{table}\x00{','.join(sorted(roles))}", identity.ttl, lambda: compile_rules(table, roles))
+    rules = cache.get_or_compute(
+        "rules", f"{table}\x00{','.join(sorted(roles))}", identity.ttl, lambda: compile_rules(table, roles)
+    )
     return TablePermission(identity=identity, rules=rules)
 
 

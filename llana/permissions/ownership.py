@@ -4,6 +4,7 @@
 column ``userId``/``user_id``/``user``; a relation path ``customer__user`` or Llana's ``Customer.userId``)
 into an ``OwnerPath``: a ``Q`` for querysets and a row check for written rows and realtime events.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -146,9 +147,13 @@ def resolve_owner_path(model: type[models.Model], spec: str | None) -> OwnerPath
                 None,
             )
         if f is None:
-            raise IdentityColumnError(f"identity_column {label!r}: {segment!r} is not a column of {current._meta.db_table}")
+            raise IdentityColumnError(
+                f"identity_column {label!r}: {segment!r} is not a column of {current._meta.db_table}"
+            )
         if not last and not (f.is_relation and f.related_model is not None):
-            raise IdentityColumnError(f"identity_column {label!r}: {segment!r} is not a relation of {current._meta.db_table}")
+            raise IdentityColumnError(
+                f"identity_column {label!r}: {segment!r} is not a relation of {current._meta.db_table}"
+            )
         if first is None:
             first = f
             if not last:
@@ -158,5 +163,10 @@ def resolve_owner_path(model: type[models.Model], spec: str | None) -> OwnerPath
             current = related_model(f)
     assert first is not None
     return OwnerPath(
-        label=label, path=tuple(path), column=first.column, attname=first.attname, field_name=first.name, hop_model=hop_model
+        label=label,
+        path=tuple(path),
+        column=first.column,
+        attname=first.attname,
+        field_name=first.name,
+        hop_model=hop_model,
     )

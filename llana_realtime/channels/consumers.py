@@ -149,7 +149,9 @@ class EngineIOPollingApp:
                 packets = await self.poll(socket, receive)
                 if packets is None:
                     return
-                await respond(send, 200, encode_payload(packets).encode("utf-8", "surrogatepass"), TEXT_PLAIN_UTF8, cors)
+                await respond(
+                    send, 200, encode_payload(packets).encode("utf-8", "surrogatepass"), TEXT_PLAIN_UTF8, cors
+                )
             elif method == "POST":
                 if body is None:
                     socket.payload_too_large()

@@ -401,4 +401,3 @@ class EngineIOSocket:
         elif ws is self.websocket:
             self.websocket = None  # nothing more can be written to it
             self._terminate(s.TRANSPORT_CLOSE, graceful=False)
-

@@ -5,6 +5,7 @@ owned by one user along the owner paths of the own-records rules that admit it. 
 of one table and one ``ReadAccess`` in one room (``ReadAccess.key``) and matches the access against the
 owner values each ``TableEvent`` carries (``llana_realtime.feed.events``), once per room and event.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -19,6 +19,7 @@ Channel-layer messages (plain primitives, since channels_redis uses msgpack): ``
 **event.to_message()}`` to the group ``table_group_name(table)`` (one per event), and ``{"type":
 PERMISSIONS_CHANGED}`` to ``PERMISSIONS_GROUP`` (one per permission change).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,6 +54,7 @@ def table_group_name(table: str) -> str:
         safe = f"{safe[:40]}.{digest}"
     return GROUP_PREFIX + safe
 
+
 INSERT = "INSERT"
 UPDATE = "UPDATE"
 DELETE = "DELETE"
@@ -76,7 +78,13 @@ class TableEvent:
 
     def to_message(self) -> dict[str, Any]:
         """Plain primitives for a channel layer (msgpack)."""
-        return {"table": self.table, "event": self.type, "pk_name": self.pk_name, "pk": self.pk, "owners": dict(self.owners)}
+        return {
+            "table": self.table,
+            "event": self.type,
+            "pk_name": self.pk_name,
+            "pk": self.pk,
+            "owners": dict(self.owners),
+        }
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> TableEvent:

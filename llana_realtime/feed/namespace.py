@@ -23,6 +23,7 @@ handles the ``llana.table_event`` and ``llana.permissions_changed`` messages of 
 Any event a client sends is answered with Llana's ``exception`` event (and ack, if asked for) and the
 connection stays usable.
 """
+
 from __future__ import annotations
 
 import logging

@@ -18,6 +18,7 @@ into socket re-checks, and the functions that publish them (one channel-layer me
   process's manager receives it once and the feed fans it out to its sockets. With the in-memory layer
   (one process) the message is handed to this process's manager directly, without the layer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -143,8 +144,14 @@ def _publish(model: type[models.Model], instance: models.Model, kind: str, using
     schedule(event, using)
 
 
-def row_saved(sender: type[models.Model], instance: models.Model, created: bool = False, raw: bool = False,
-              using: str | None = None, **kwargs: Any) -> None:
+def row_saved(
+    sender: type[models.Model],
+    instance: models.Model,
+    created: bool = False,
+    raw: bool = False,
+    using: str | None = None,
+    **kwargs: Any,
+) -> None:
     if raw or getattr(instance, "_llana_soft_deleted", False):
         return  # fixtures; a soft delete is published by row_soft_deleted as DELETE
     _publish(sender, instance, INSERT if created else UPDATE, using)

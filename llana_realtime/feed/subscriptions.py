@@ -11,6 +11,7 @@ Permission changes (``llana_permissions_changed``) re-evaluate each distinct ide
 socket) and move sockets to their new access room, or disconnect those that lost READ; one process-wide
 timer disconnects sockets whose token expired. Why fan-out works this way: docs/realtime.md ("Design").
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -203,7 +204,7 @@ class Subscriptions:
         await database_sync_to_async(forget_local_cache)()
         pending = [(identity, list(tables)) for identity, tables in by_identity.items()]
         for start in range(0, len(pending), self.RECOMPUTE_BATCH):
-            batch = pending[start:start + self.RECOMPUTE_BATCH]
+            batch = pending[start : start + self.RECOMPUTE_BATCH]
             outcomes = await database_sync_to_async(reevaluate_many)(batch)
             for (identity, _), (new_identity, results) in zip(batch, outcomes, strict=True):
                 for table, (access, message) in results.items():

@@ -150,9 +150,7 @@ def decode_payload(
     if isinstance(body, (bytes, bytearray, memoryview)):
         raw = bytes(body)
         if max_payload is not None and len(raw) > max_payload:
-            raise PayloadTooLarge(
-                f"payload of {len(raw)} bytes exceeds maxPayload {max_payload}"
-            )
+            raise PayloadTooLarge(f"payload of {len(raw)} bytes exceeds maxPayload {max_payload}")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -162,10 +160,7 @@ def decode_payload(
         if max_payload is not None and len(text) > max_payload:
             # Cheap check first; the exact one counts UTF-8 bytes.
             raise PayloadTooLarge(f"payload exceeds maxPayload {max_payload}")
-        if (
-            max_payload is not None
-            and len(text.encode("utf-8", "surrogatepass")) > max_payload
-        ):
+        if max_payload is not None and len(text.encode("utf-8", "surrogatepass")) > max_payload:
             raise PayloadTooLarge(f"payload exceeds maxPayload {max_payload}")
     else:
         raise EngineIOError(f"payload must be str or bytes, got {type(body).__name__}")

@@ -1,4 +1,5 @@
 """The one error type of the protocol layer: every malformed input raises a ``ProtocolError``."""
+
 from __future__ import annotations
 
 

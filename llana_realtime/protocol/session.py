@@ -205,9 +205,7 @@ class EngineIOSession:
     def start_upgrade(self) -> None:
         """A WebSocket asks to upgrade this session. Raises ``UpgradeError`` unless it is open on polling."""
         if self.state is not State.OPEN or self.transport != POLLING:
-            raise UpgradeError(
-                f"cannot upgrade a {self.state.value} {self.transport} session"
-            )
+            raise UpgradeError(f"cannot upgrade a {self.state.value} {self.transport} session")
         self.state = State.UPGRADING
 
     def receive_upgrade(self, packet: Packet) -> list[Action]:

@@ -21,6 +21,7 @@ JSON is compact and keeps key order (like ``JSON.stringify``). ``Decoder`` valid
 object, EVENT data is a non-empty array whose first item is a non-reserved event name, ACK data is an
 array with an ack id. Anything else raises ``SocketIOError`` (a ``ProtocolError``) and nothing else.
 """
+
 from __future__ import annotations
 
 import json
@@ -158,12 +159,7 @@ def _valid_data(ptype: PacketType, data: Any) -> bool:
     if ptype is PacketType.CONNECT_ERROR:
         return isinstance(data, str | dict)
     if ptype in (PacketType.EVENT, PacketType.BINARY_EVENT):
-        return (
-            isinstance(data, list)
-            and len(data) > 0
-            and isinstance(data[0], str)
-            and data[0] not in RESERVED_EVENTS
-        )
+        return isinstance(data, list) and len(data) > 0 and isinstance(data[0], str) and data[0] not in RESERVED_EVENTS
     return isinstance(data, list)
 
 
@@ -232,9 +228,7 @@ class Decoder:
                 raise SocketIOError("invalid attachment count")
             attachments = int(count)
             if attachments > self.max_attachments:
-                raise SocketIOError(
-                    f"too many attachments: {attachments} > {self.max_attachments}"
-                )
+                raise SocketIOError(f"too many attachments: {attachments} > {self.max_attachments}")
             i = dash + 1
         namespace = "/"
         if i < size and text[i] == "/":

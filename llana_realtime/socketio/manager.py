@@ -11,6 +11,7 @@ only ``receive_threadsafe()`` feeds it (a writer in another thread of this proce
 subclass (``llana_realtime.socketio.pubsub``) feeds it from other processes as well. Why one message per
 process and fan-out in the process, with measurements: docs/realtime.md ("Design") and docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 A namespace is registered on a ``SocketIOServer`` (``server.register(namespace)``), which then calls its
 connect, event and disconnect handlers; ``namespace.emit()`` emits on it through the server.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

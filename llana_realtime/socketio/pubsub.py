@@ -13,6 +13,7 @@ The in-memory layer cannot reach another process, so with it nothing is publishe
 (writers in this process hand their messages to ``receive_threadsafe()``). Messages this process
 published are ignored when they come back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,8 +91,14 @@ class ChannelLayerManager(Manager):
         layer = self.layer if self.loop is not None else cross_process_layer(self.alias)
         if layer is None:
             return
-        message = {"type": EMIT, "origin": self.origin, "namespace": namespace, "frames": frames, "rooms": rooms,
-                   "skip": skip}
+        message = {
+            "type": EMIT,
+            "origin": self.origin,
+            "namespace": namespace,
+            "frames": frames,
+            "rooms": rooms,
+            "skip": skip,
+        }
         await layer.group_send(self.group, message)
 
     def _on_emit(self, message: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ subclass in ``pubsub``)::
 Handlers get the ``Socket`` first, then the event's arguments; they may be ``async def`` or plain
 functions (run in Django's thread via ``database_sync_to_async``). See docs/realtime-server.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -104,8 +105,18 @@ class Socket:
     """One client connected to one namespace. ``sid`` is the Socket.IO id; ``eio_sid`` the Engine.IO session's."""
 
     __slots__ = (
-        "_accepted", "_ack_seq", "_acks", "_buffer", "_left", "_state", "connected", "eio", "namespace", "rooms_joined",
-        "server", "sid",
+        "_accepted",
+        "_ack_seq",
+        "_acks",
+        "_buffer",
+        "_left",
+        "_state",
+        "connected",
+        "eio",
+        "namespace",
+        "rooms_joined",
+        "server",
+        "sid",
     )
 
     def __init__(self, server: SocketIOServer, eio: EngineIOSocket, namespace: str) -> None:

@@ -1,4 +1,5 @@
 """The demo app: Llana's Northwind-style demo tables."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

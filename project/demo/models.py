@@ -3,6 +3,7 @@
 Python attribute names are Django's (snake_case); ``db_table`` and ``db_column`` carry Llana's names,
 which are what the API shows (the API speaks database column names).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar

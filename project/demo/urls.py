@@ -1,4 +1,5 @@
 """URLs of the demo app, mounted by ``project/urls.py`` under ``demo/live/``."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -5,6 +5,7 @@ may follow, and Socket.IO (``/socket.io/``) with the official client, vendored u
 page works offline. ``live_asset`` serves those two files itself, because daphne serves no static files and
 ``llana.urls`` takes every other path as a table name.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,6 +8,7 @@
 
 Options as the reference servers: pingInterval 300, pingTimeout 200, maxPayload 1000000, CORS ``*``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -130,7 +131,6 @@ socketio_engine = EngineIOServer(socketio_server, **OPTIONS)
 _http, _ws = engineio_urlpatterns("/socket.io/", socketio_engine)
 http_patterns += _http
 websocket_patterns += _ws
-
 
 
 # --- the application ------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Helpers for the auth, roles, API-key, HOSTS and admin tests: demo users and rows."""
+
 from __future__ import annotations
 
 from typing import Any

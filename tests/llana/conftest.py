@@ -1,4 +1,5 @@
 """Fixtures for the llana tests: an open API (``SKIP_AUTH``), a small demo dataset, two USER callers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,18 +41,28 @@ def demo(db: Any) -> Demo:
         User.objects.create_user("user@test.com", "secret-2", first_name="Ann"),
     ]
     d.customers = [
-        Customer.objects.create(user=d.users[0], company_name="Alfreds Futterkiste", city="Berlin",
-                                contact_name="Maria Anders", country="Germany"),
+        Customer.objects.create(
+            user=d.users[0],
+            company_name="Alfreds Futterkiste",
+            city="Berlin",
+            contact_name="Maria Anders",
+            country="Germany",
+        ),
         Customer.objects.create(user=d.users[0], company_name="Bon app'", city="Paris", country="France"),
-        Customer.objects.create(user=d.users[1], company_name="Around the Horn", city="London",
-                                contact_name=None, country="UK"),
+        Customer.objects.create(
+            user=d.users[1], company_name="Around the Horn", city="London", contact_name=None, country="UK"
+        ),
     ]
     d.employees = [
-        Employee.objects.create(last_name="Davolio", first_name="Nancy",
-                                birth_date=dt.datetime(1968, 12, 8, tzinfo=dt.timezone.utc)),
+        Employee.objects.create(
+            last_name="Davolio", first_name="Nancy", birth_date=dt.datetime(1968, 12, 8, tzinfo=dt.timezone.utc)
+        ),
         Employee.objects.create(last_name="Fuller", first_name="Andrew", photo=b"\x00\x01binary"),
     ]
-    d.shippers = [Shipper.objects.create(company_name="Speedy Express"), Shipper.objects.create(company_name="United Package")]
+    d.shippers = [
+        Shipper.objects.create(company_name="Speedy Express"),
+        Shipper.objects.create(company_name="United Package"),
+    ]
     specs = [
         (0, 0, 0, "58.17", "Destination JPAIY", dt.datetime(2024, 1, 5, 10, 30, tzinfo=dt.timezone.utc)),
         (0, 1, 1, "12.50", "Ship_100%", dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)),
@@ -84,4 +95,3 @@ def alice() -> User:
 def bob() -> User:
     """Another user with the role USER."""
     return make_user("bob@test.com")
-

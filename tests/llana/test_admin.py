@@ -1,4 +1,5 @@
 """Django admin: pages load, table/column names are validated, API keys are shown once, "what can this user do?"."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,7 +51,15 @@ def test_role_list_filters(staff: Client) -> None:
 
 
 def role_form(**values: Any) -> dict[str, Any]:
-    base = {"role": "USER", "custom": "on", "table": "Customer", "records": "NONE", "own_records": "", "identity_column": "", "allowed_fields": ""}
+    base = {
+        "role": "USER",
+        "custom": "on",
+        "table": "Customer",
+        "records": "NONE",
+        "own_records": "",
+        "identity_column": "",
+        "allowed_fields": "",
+    }
     base.update(values)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -74,16 +83,24 @@ def test_identity_column_is_validated(staff: Client) -> None:
 
 
 def test_relation_path_identity_column_is_accepted(staff: Client) -> None:
-    response = staff.post("/admin/llana/role/add/", role_form(table="SalesOrder", own_records="READ", identity_column="customer__user"))
+    response = staff.post(
+        "/admin/llana/role/add/", role_form(table="SalesOrder", own_records="READ", identity_column="customer__user")
+    )
     assert response.status_code == 302
 
 
 def test_allowed_fields_are_validated(staff: Client) -> None:
     response = staff.post("/admin/llana/role/add/", role_form(records="READ", allowed_fields="companyName,bogus"))
     assert "Not columns of Customer: bogus" in response.content.decode()
-    response = staff.post("/admin/llana/publictable/add/", {"table": "Employee", "access_level": "READ", "allowed_fields": "firstName, nope"})
+    response = staff.post(
+        "/admin/llana/publictable/add/",
+        {"table": "Employee", "access_level": "READ", "allowed_fields": "firstName, nope"},
+    )
     assert "Not columns of Employee: nope" in response.content.decode()
-    response = staff.post("/admin/llana/publictable/add/", {"table": "Employee", "access_level": "READ", "allowed_fields": "firstName,lastName"})
+    response = staff.post(
+        "/admin/llana/publictable/add/",
+        {"table": "Employee", "access_level": "READ", "allowed_fields": "firstName,lastName"},
+    )
     assert response.status_code == 302
     assert PublicTable.objects.get().allowed_fields == "firstName,lastName"
 
@@ -94,7 +111,6 @@ def test_custom_row_needs_a_table(staff: Client) -> None:
 
 
 def test_role_saved_in_admin_applies_at_once(staff: Client) -> None:
-
     alice = make_user("alice@test.com")
     assert not decide(identity_for_user(alice), "Customer", Level.WRITE).allowed
     staff.post("/admin/llana/role/add/", role_form(records="WRITE"))
@@ -121,7 +137,10 @@ def test_api_key_actions(staff: Client) -> None:
     old.refresh_from_db()
     assert old.revoked
     assert ApiKey.objects.filter(revoked=False, name="old").count() == 1
-    staff.post("/admin/llana/apikey/", {"action": "revoke_keys", "_selected_action": list(ApiKey.objects.values_list("pk", flat=True))})
+    staff.post(
+        "/admin/llana/apikey/",
+        {"action": "revoke_keys", "_selected_action": list(ApiKey.objects.values_list("pk", flat=True))},
+    )
     assert not ApiKey.objects.filter(revoked=False).exists()
 
 
@@ -129,10 +148,10 @@ def test_what_can_this_user_do(staff: Client) -> None:
     alice = make_user("alice@test.com")
     page = staff.get(f"/admin/llana/role/effective/?user={alice.pk}").content.decode()
     assert "roles: USER" in page
-    assert "<td>Customer</td><td class=\"llana-allowed\">all records</td>" in page
+    assert '<td>Customer</td><td class="llana-allowed">all records</td>' in page
     assert "Table Action WRITE - Permission Denied For Role USER" in page
-    assert "<td>User</td><td class=\"llana-own\">own records" in page
-    assert "<td>_llana_role</td><td class=\"llana-denied\">" in page
+    assert '<td>User</td><td class="llana-own">own records' in page
+    assert '<td>_llana_role</td><td class="llana-denied">' in page
 
 
 def test_effective_view_needs_staff(client: Client) -> None:

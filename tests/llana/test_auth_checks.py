@@ -1,4 +1,5 @@
 """System checks for the auth settings (llana.E010–E017, llana.W010–W011) and the missing-migrations guard."""
+
 from __future__ import annotations
 
 from io import StringIO
@@ -34,18 +35,21 @@ def test_insecure_secret_key_is_used_when_jwt_key_is_unset() -> None:
         assert "llana.E010" in [m.id for m in run_checks()]
 
 
-@pytest.mark.parametrize(("settings", "check_id"), [
-    ({"API_KEY_LOCATION": "COOKIE"}, "llana.E011"),
-    ({"API_KEY_NAME": " "}, "llana.E012"),
-    ({"JWT_EXPIRES_IN": "15x"}, "llana.E013"),
-    ({"JWT_REFRESH_EXPIRES_IN": "0d"}, "llana.E013"),
-    ({"HOSTS": ["300.1.1.1"]}, "llana.E014"),
-    ({"AUTH_COOKIES_SAMESITE": "lax"}, "llana.E015"),
-    ({"CACHE_IDENTITY_DATA_TTL": "ten"}, "llana.E016"),
-    ({"AUTH_COOKIES_SAMESITE": "None"}, "llana.W011"),
-    ({"PERMISSION_POLICY": "llana.permissions.engine.NoSuchPolicy"}, "llana.E017"),
-    ({"AUTHENTICATION_CLASSES": ["nowhere.Authentication"]}, "llana.E017"),
-])
+@pytest.mark.parametrize(
+    ("settings", "check_id"),
+    [
+        ({"API_KEY_LOCATION": "COOKIE"}, "llana.E011"),
+        ({"API_KEY_NAME": " "}, "llana.E012"),
+        ({"JWT_EXPIRES_IN": "15x"}, "llana.E013"),
+        ({"JWT_REFRESH_EXPIRES_IN": "0d"}, "llana.E013"),
+        ({"HOSTS": ["300.1.1.1"]}, "llana.E014"),
+        ({"AUTH_COOKIES_SAMESITE": "lax"}, "llana.E015"),
+        ({"CACHE_IDENTITY_DATA_TTL": "ten"}, "llana.E016"),
+        ({"AUTH_COOKIES_SAMESITE": "None"}, "llana.W011"),
+        ({"PERMISSION_POLICY": "llana.permissions.engine.NoSuchPolicy"}, "llana.E017"),
+        ({"AUTHENTICATION_CLASSES": ["nowhere.Authentication"]}, "llana.E017"),
+    ],
+)
 def test_bad_values_are_reported(settings: dict[str, Any], check_id: str) -> None:
     assert check_id in ids(**settings)
 

@@ -1,4 +1,5 @@
 """HOSTS: allowed client addresses, from the peer or a trusted proxy header, on HTTP and ASGI scopes."""
+
 from __future__ import annotations
 
 import pytest
@@ -61,7 +62,9 @@ def test_http_peer_address_is_checked() -> None:
 
 @override_settings(LLANA={"HOSTS": HOSTS})
 def test_proxy_headers_are_ignored_unless_trusted() -> None:
-    spoofed = Client(REMOTE_ADDR="192.0.2.1").post("/auth/logout", HTTP_X_REAL_IP="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    spoofed = Client(REMOTE_ADDR="192.0.2.1").post(
+        "/auth/logout", HTTP_X_REAL_IP="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1"
+    )
     assert spoofed.status_code == 403
 
 
@@ -88,7 +91,9 @@ def test_admin_is_covered_too() -> None:
 @override_settings(LLANA={"HOSTS": HOSTS})
 def test_scope_allowed_for_socket_handshakes() -> None:
     assert scope_allowed({"type": "websocket", "client": ("10.0.0.1", 5000), "headers": []})
-    assert not scope_allowed({"type": "websocket", "client": ("192.0.2.1", 5000), "headers": [(b"x-real-ip", b"10.0.0.1")]})
+    assert not scope_allowed(
+        {"type": "websocket", "client": ("192.0.2.1", 5000), "headers": [(b"x-real-ip", b"10.0.0.1")]}
+    )
     assert not scope_allowed({"type": "websocket", "client": None, "headers": []})
 
 

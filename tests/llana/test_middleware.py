@@ -1,4 +1,5 @@
 """``LlanaMiddleware`` in async mode: headers and JSON errors through the ASGI stack, no sync adapters."""
+
 from __future__ import annotations
 
 import json
@@ -79,7 +80,9 @@ async def test_async_unexpected_error_is_json_500(monkeypatch: pytest.MonkeyPatc
     response = await get("/Customer/")
     assert response["status"] == 500
     assert json.loads(response["body"]) == {
-        "statusCode": 500, "error": "Internal Server Error", "message": "Internal server error",
+        "statusCode": 500,
+        "error": "Internal Server Error",
+        "message": "Internal server error",
     }
     assert b"secret" not in response["body"]
     assert response["headers"]["x-robots-tag"] == "noindex, nofollow"
@@ -96,5 +99,7 @@ async def test_async_405_from_a_llana_view_is_json() -> None:
     assert response["Allow"] == "GET"
     assert response["X-Request-Id"] == "r-1"
     assert json.loads(response.content) == {
-        "statusCode": 405, "error": "Method Not Allowed", "message": "Method POST not allowed on /unrouted",
+        "statusCode": 405,
+        "error": "Method Not Allowed",
+        "message": "Method POST not allowed on /unrouted",
     }

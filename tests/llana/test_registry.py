@@ -1,4 +1,5 @@
 """The table registry: default selection, TABLES/EXCLUDE_TABLES, columns, relations, cache."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,7 +51,13 @@ def test_columns(fresh: Any, db: Any) -> None:
     assert table.pk.name == "orderId"
     assert table.pk.attname == "order_id"
     cust = table.columns["custId"]
-    assert (cust.attname, cust.type, cust.foreign_key, cust.nullable, cust.required) == ("customer_id", "number", True, True, False)
+    assert (cust.attname, cust.type, cust.foreign_key, cust.nullable, cust.required) == (
+        "customer_id",
+        "number",
+        True,
+        True,
+        False,
+    )
     assert table.columns["freight"].type == "number"
     assert table.columns["shipName"].max_length == 40
     assert table.soft_delete is not None
@@ -72,10 +79,25 @@ def test_columns(fresh: Any, db: Any) -> None:
 
 def test_relations_both_directions(fresh: Any, db: Any) -> None:
     order = get_table("SalesOrder").relations
-    assert order["Customer"].as_dict() == {"table": "Customer", "column": "custId", "org_table": "SalesOrder", "org_column": "custId"}
+    assert order["Customer"].as_dict() == {
+        "table": "Customer",
+        "column": "custId",
+        "org_table": "SalesOrder",
+        "org_column": "custId",
+    }
     customer = get_table("Customer").relations
-    assert customer["SalesOrder"].as_dict() == {"table": "SalesOrder", "column": "custId", "org_table": "Customer", "org_column": "custId"}
-    assert customer["User"].as_dict() == {"table": "User", "column": "id", "org_table": "Customer", "org_column": "userId"}
+    assert customer["SalesOrder"].as_dict() == {
+        "table": "SalesOrder",
+        "column": "custId",
+        "org_table": "Customer",
+        "org_column": "custId",
+    }
+    assert customer["User"].as_dict() == {
+        "table": "User",
+        "column": "id",
+        "org_table": "Customer",
+        "org_column": "userId",
+    }
 
 
 def test_cache_cleared_on_relation_rows(fresh: Any, db: Any) -> None:

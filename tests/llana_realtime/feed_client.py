@@ -3,6 +3,7 @@
 It speaks the wire format itself (``0{...}`` open, ``40{auth}`` connect, ``42[...]`` events, ``2``/``3``
 heartbeat), against the production ASGI application (``project.asgi.application``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,9 @@ class FeedClient:
             from project.asgi import application
 
         raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-        self.communicator = WebsocketCommunicator(application, PATH + (("&" + query) if query else ""), headers=raw_headers)
+        self.communicator = WebsocketCommunicator(
+            application, PATH + (("&" + query) if query else ""), headers=raw_headers
+        )
         if client is not None:
             self.communicator.scope["client"] = client
         self.events: list[tuple[str, Any]] = []
@@ -160,4 +163,3 @@ def make_user(email: str, role: str = "USER", **extra: Any) -> Any:
     from project.demo.models import User
 
     return User.objects.create_user(email, "pw-123456", role=role, **extra)
-

@@ -1,4 +1,5 @@
 """``llana_demo`` loads Llana's demo dataset: counts, idempotence, determinism, working demo logins."""
+
 from __future__ import annotations
 
 from decimal import Decimal

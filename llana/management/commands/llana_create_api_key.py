@@ -1,4 +1,5 @@
 """``manage.py llana_create_api_key <username> [--name N] [--expires 30d]``: create an API key, print it once."""
+
 from __future__ import annotations
 
 from typing import Any

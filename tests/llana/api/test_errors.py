@@ -1,4 +1,5 @@
 """One JSON error shape everywhere: unknown tables, unrouted paths, 405, headers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,7 +29,11 @@ def test_unrouted_path_is_json(open_api: Any) -> None:
 def test_method_not_allowed(open_api: Any, demo: Any) -> None:
     response = open_api.post(f"/Customer/{demo.customers[0].pk}", {}, content_type="application/json")
     assert response.status_code == 405
-    assert response.json() == {"statusCode": 405, "error": "Method Not Allowed", "message": 'Method "POST" not allowed.'}
+    assert response.json() == {
+        "statusCode": 405,
+        "error": "Method Not Allowed",
+        "message": 'Method "POST" not allowed.',
+    }
     assert open_api.delete("/Customer/schema").status_code == 405
     assert open_api.post("/tables").status_code == 405
 
@@ -71,6 +76,7 @@ def test_head_and_options(open_api: Any, demo: Any) -> None:
 
 def test_unexpected_error_is_json_500(open_api: Any, demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The safety net: a bug in a view still answers JSON without a traceback."""
+
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 

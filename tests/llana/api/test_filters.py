@@ -1,4 +1,5 @@
 """Filters ``column[operator]=value`` (``docs/rest-api.md``): every operator, value parsing, errors."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,7 +54,9 @@ def names(client: Any, query: str) -> list[str | None]:
     ],
 )
 def test_operators(open_api: Any, demo: Any, query: str, expected: list[Any]) -> None:
-    encoded = "&".join(f"{key}={quote(value)}" if sep else key for key, sep, value in (p.partition("=") for p in query.split("&")))
+    encoded = "&".join(
+        f"{key}={quote(value)}" if sep else key for key, sep, value in (p.partition("=") for p in query.split("&"))
+    )
     assert names(open_api, encoded) == expected
 
 

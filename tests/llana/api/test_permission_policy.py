@@ -4,6 +4,7 @@ A small policy, installed through the setting, stands in for the roles engine so
 restriction on every lookup, the field list on every output, the data passed for writes, relation
 checks and the ``/tables`` filter. One test uses the real engine with a public-table row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -62,7 +63,9 @@ def policy(use_policy: Callable[[Decide], None], demo: Any) -> Policy:
         ("Customer", Level.READ): Decision(allowed=True, restriction=mine, fields=frozenset({"companyName", "city"})),
         ("Customer", Level.WRITE): Decision(allowed=True, restriction=mine),
         ("Customer", Level.DELETE): Decision(allowed=True, restriction=mine),
-        ("SalesOrder", Level.READ): Decision(allowed=True, restriction=Q(freight__gt=10), fields=frozenset({"freight", "custId"})),
+        ("SalesOrder", Level.READ): Decision(
+            allowed=True, restriction=Q(freight__gt=10), fields=frozenset({"freight", "custId"})
+        ),
         ("Shipper", Level.READ): allow,
     }
     p = Policy(rules)
@@ -99,8 +102,10 @@ def test_schema_columns_cut_to_fields(open_api: Any, demo: Any, policy: Policy) 
 def test_relations_checked_with_their_own_decision(open_api: Any, demo: Any, policy: Policy) -> None:
     body = open_api.get(f"/Customer/{demo.customers[0].pk}?relations=SalesOrder").json()
     cust = demo.customers[0].pk
-    assert body["SalesOrder"] == [{"orderId": demo.orders[0].pk, "custId": cust, "freight": 58.17},
-                                  {"orderId": demo.orders[1].pk, "custId": cust, "freight": 12.5}]
+    assert body["SalesOrder"] == [
+        {"orderId": demo.orders[0].pk, "custId": cust, "freight": 58.17},
+        {"orderId": demo.orders[1].pk, "custId": cust, "freight": 12.5},
+    ]
     assert ("SalesOrder", Level.READ, None) in policy.calls
     other = open_api.get(f"/Customer/{demo.customers[1].pk}?relations=SalesOrder").json()
     assert other["SalesOrder"] == []  # its only order (freight 3.05) is outside the relation's restriction
@@ -144,11 +149,16 @@ def test_update_refused_for_merged_row(open_api: Any, demo: Any, use_policy: Cal
     response = open_api.patch(f"/Customer/{mine.pk}", {"userId": demo.users[1].pk}, content_type="application/json")
     assert response.status_code == 403
     assert response.json()["message"] == "Identity Mismatch"
-    body = open_api.patch("/Customer/", [{"custId": mine.pk, "userId": demo.users[1].pk}, {"custId": mine.pk, "city": "ok"}],
-                          content_type="application/json").json()
+    body = open_api.patch(
+        "/Customer/",
+        [{"custId": mine.pk, "userId": demo.users[1].pk}, {"custId": mine.pk, "city": "ok"}],
+        content_type="application/json",
+    ).json()
     assert body["successful"] == 1
     assert body["errors"][0]["message"] == "Identity Mismatch"
-    body = open_api.post("/Customer/", [{"companyName": "A", "userId": demo.users[1].pk}], content_type="application/json").json()
+    body = open_api.post(
+        "/Customer/", [{"companyName": "A", "userId": demo.users[1].pk}], content_type="application/json"
+    ).json()
     assert body["errored"] == 1
 
 
@@ -180,7 +190,9 @@ def test_public_table_row_opens_reads(client: Any, settings: Any, demo: Any) -> 
     assert client.delete(f"/Employee/{demo.employees[0].pk}").status_code in (401, 403)
 
 
-def test_parent_field_list_names_related_columns(open_api: Any, demo: Any, use_policy: Callable[[Decide], None]) -> None:
+def test_parent_field_list_names_related_columns(
+    open_api: Any, demo: Any, use_policy: Callable[[Decide], None]
+) -> None:
     def rules(identity: Identity, table: str, level: Level, data: Any = None) -> Decision:
         if table == "Customer":
             return Decision(allowed=True, fields=frozenset({"companyName", "userId", "User.email"}))

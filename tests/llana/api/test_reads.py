@@ -1,4 +1,5 @@
 """List, get-one, schema and /tables: envelopes, typing, fields, relations, pagination (``docs/rest-api.md``)."""
+
 from __future__ import annotations
 
 import base64
@@ -113,8 +114,11 @@ def test_filters_on_unselected_columns(open_api: Any, demo: Any) -> None:
 
 def test_rel_col_fields_without_join_column(open_api: Any, demo: Any) -> None:
     rows = get(open_api, "/SalesOrder/?fields=orderId,shipName,Customer.contactName&sort=orderId.asc").json()["data"]
-    assert rows[0] == {"orderId": demo.orders[0].pk, "shipName": "Destination JPAIY",
-                       "Customer": [{"contactName": "Maria Anders"}]}
+    assert rows[0] == {
+        "orderId": demo.orders[0].pk,
+        "shipName": "Destination JPAIY",
+        "Customer": [{"contactName": "Maria Anders"}],
+    }
     assert rows[4]["Customer"] == []  # no customer
 
 
@@ -229,8 +233,13 @@ def test_page_token_format() -> None:
 
 def test_pagination_first_middle_last(open_api: Any, demo: Any) -> None:
     body = get(open_api, "/SalesOrder/?limit=2").json()
-    assert tokens(body) == {"current": {"limit": 2, "offset": 0}, "prev": None, "next": {"limit": 2, "offset": 2},
-                            "first": {"limit": 2, "offset": 0}, "last": {"limit": 2, "offset": 4}}
+    assert tokens(body) == {
+        "current": {"limit": 2, "offset": 0},
+        "prev": None,
+        "next": {"limit": 2, "offset": 2},
+        "first": {"limit": 2, "offset": 0},
+        "last": {"limit": 2, "offset": 4},
+    }
     body = get(open_api, "/SalesOrder/?limit=2&offset=1").json()
     assert tokens(body)["prev"] == {"limit": 2, "offset": 0}  # clamped, not null
     assert body["pagination"]["total"] == 2
@@ -253,8 +262,13 @@ def test_pagination_empty_table(open_api: Any, db: Any) -> None:
     body = get(open_api, "/Shipper/").json()
     assert body["total"] == 0
     assert body["data"] == []
-    assert tokens(body) == {"current": {"limit": 20, "offset": 0}, "prev": None, "next": None,
-                            "first": {"limit": 20, "offset": 0}, "last": {"limit": 20, "offset": 0}}
+    assert tokens(body) == {
+        "current": {"limit": 20, "offset": 0},
+        "prev": None,
+        "next": None,
+        "first": {"limit": 20, "offset": 0},
+        "last": {"limit": 20, "offset": 0},
+    }
 
 
 def test_offset_past_end(open_api: Any, demo: Any) -> None:
@@ -284,9 +298,16 @@ def test_page_token_with_unencoded_plus_and_missing_padding(open_api: Any, demo:
 @pytest.mark.parametrize(
     ("query", "name"),
     [
-        ("limit=abc", "limit"), ("limit=0", "limit"), ("limit=-1", "limit"), ("limit=101", "limit"),
-        ("offset=-1", "offset"), ("offset=x", "offset"), ("page=!!!", "page"), ("page=bm90IGpzb24=", "page"),
-        ("page=" + page_token(0, 0), "page"), ("page=" + page_token(1000, 0), "page"),
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=101", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=x", "offset"),
+        ("page=!!!", "page"),
+        ("page=bm90IGpzb24=", "page"),
+        ("page=" + page_token(0, 0), "page"),
+        ("page=" + page_token(1000, 0), "page"),
     ],
 )
 def test_pagination_errors_name_the_parameter(open_api: Any, demo: Any, query: str, name: str) -> None:
@@ -313,7 +334,9 @@ def test_schema(open_api: Any, demo: Any) -> None:
     assert columns["orderDate"]["type"] == "date"
     assert columns["shipName"]["max_length"] == 40
     assert columns["shipName"]["type"] == "string"
-    assert {"table": "Customer", "column": "custId", "org_table": "SalesOrder", "org_column": "custId"} in schema["relations"]
+    assert {"table": "Customer", "column": "custId", "org_table": "SalesOrder", "org_column": "custId"} in schema[
+        "relations"
+    ]
     user = {c["field"]: c for c in get(open_api, "/User/schema").json()["columns"]}
     assert user["role"]["type"] == "enum"
     assert user["role"]["enums"] == ["ADMIN", "USER"]
@@ -322,14 +345,25 @@ def test_schema(open_api: Any, demo: Any) -> None:
     assert user["email"]["required"]
     assert user["is_active"]["type"] == "boolean"
     customer = get(open_api, "/Customer/schema").json()
-    assert {"table": "SalesOrder", "column": "custId", "org_table": "Customer", "org_column": "custId"} in customer["relations"]
+    assert {"table": "SalesOrder", "column": "custId", "org_table": "Customer", "org_column": "custId"} in customer[
+        "relations"
+    ]
     assert {"table": "User", "column": "id", "org_table": "Customer", "org_column": "userId"} in customer["relations"]
 
 
 def test_tables_lists_exposed_tables(open_api: Any, db: Any) -> None:
     tables = get(open_api, "/tables").json()["tables"]
-    for name in ("Customer", "SalesOrder", "User", "Employee", "Shipper", "Supplier", "_llana_role",
-                 "_llana_public_tables", "_llana_relation"):
+    for name in (
+        "Customer",
+        "SalesOrder",
+        "User",
+        "Employee",
+        "Shipper",
+        "Supplier",
+        "_llana_role",
+        "_llana_public_tables",
+        "_llana_relation",
+    ):
         assert name in tables
     assert "django_session" not in tables
     assert "auth_group" not in tables

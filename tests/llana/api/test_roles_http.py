@@ -1,4 +1,5 @@
 """Roles, public tables and identities end to end: the REST endpoints as ADMIN, USER and anonymous callers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -96,7 +97,9 @@ def test_expired_or_bad_token_message_reaches_the_client(anonymous: Caller) -> N
 
 def test_employee_public_read(anonymous: Caller) -> None:
     PublicTable.objects.create(table="Employee", access_level="READ", allowed_fields="firstName,lastName")
-    admin_row = Caller(make_user("root@test.com", "ADMIN")).send("post", "/Employee/", {"firstName": "Nancy", "lastName": "Davolio", "city": "Seattle"})
+    admin_row = Caller(make_user("root@test.com", "ADMIN")).send(
+        "post", "/Employee/", {"firstName": "Nancy", "lastName": "Davolio", "city": "Seattle"}
+    )
     assert admin_row.status_code == 201
     rows = anonymous.get("/Employee/").json()["data"]
     assert rows == [{"employeeId": admin_row.json()["employeeId"], "firstName": "Nancy", "lastName": "Davolio"}]
@@ -150,7 +153,9 @@ def test_password_written_through_the_api_is_hashed(admin: Caller) -> None:
 
 @pytest.fixture
 def own_customers() -> None:
-    Role.objects.create(custom=True, table="Customer", identity_column="userId", role="USER", records="NONE", own_records="DELETE")
+    Role.objects.create(
+        custom=True, table="Customer", identity_column="userId", role="USER", records="NONE", own_records="DELETE"
+    )
 
 
 def test_own_records_list_and_get(user: Caller, alice: User, bob: User, own_customers: None) -> None:
@@ -164,7 +169,9 @@ def test_own_records_create(user: Caller, alice: User, bob: User, own_customers:
     refused = user.send("post", "/Customer/", {"userId": bob.pk, "companyName": "Theirs"})
     assert refused.status_code == 403
     assert message(refused).startswith("Identity Mismatch")
-    bulk = user.send("post", "/Customer/", [{"userId": alice.pk, "companyName": "A"}, {"userId": bob.pk, "companyName": "B"}]).json()
+    bulk = user.send(
+        "post", "/Customer/", [{"userId": alice.pk, "companyName": "A"}, {"userId": bob.pk, "companyName": "B"}]
+    ).json()
     assert (bulk["successful"], bulk["errored"]) == (1, 1)
     assert not Customer.objects.filter(user=bob).exists()
 
@@ -198,11 +205,20 @@ def test_own_records_schema_is_readable(user: Caller, own_customers: None) -> No
 
 
 def test_identity_column_through_a_relation(user: Caller, alice: User, bob: User) -> None:
-    Role.objects.create(custom=True, table="SalesOrder", identity_column="customer__user", role="USER", records="NONE", own_records="WRITE")
+    Role.objects.create(
+        custom=True,
+        table="SalesOrder",
+        identity_column="customer__user",
+        role="USER",
+        records="NONE",
+        own_records="WRITE",
+    )
     mine, theirs = customer(alice), customer(bob)
     assert user.send("post", "/SalesOrder/", {"custId": mine.pk, "shipName": "ShipName_1"}).status_code == 201
     assert user.send("post", "/SalesOrder/", {"custId": theirs.pk, "shipName": "ShipName_2"}).status_code == 403
-    Caller(make_user("root@test.com", "ADMIN")).send("post", "/SalesOrder/", {"custId": theirs.pk, "shipName": "ShipName_3"})
+    Caller(make_user("root@test.com", "ADMIN")).send(
+        "post", "/SalesOrder/", {"custId": theirs.pk, "shipName": "ShipName_3"}
+    )
     assert [r["shipName"] for r in user.get("/SalesOrder/").json()["data"]] == ["ShipName_1"]
 
 
@@ -210,7 +226,9 @@ def test_identity_column_through_a_relation(user: Caller, alice: User, bob: User
 
 
 def test_allowed_fields_trim_reads_and_write_results(user: Caller, alice: User) -> None:
-    Role.objects.create(custom=True, table="Customer", role="USER", records="WRITE", allowed_fields="companyName,contactName")
+    Role.objects.create(
+        custom=True, table="Customer", role="USER", records="WRITE", allowed_fields="companyName,contactName"
+    )
     created = user.send("post", "/Customer/", {"userId": alice.pk, "companyName": "A", "city": "Berlin"}).json()
     assert set(created) == {"custId", "companyName", "contactName"}
     row = user.get("/Customer/?fields=companyName,contactName,contactTitle").json()["data"][0]
@@ -247,7 +265,10 @@ def test_user_may_rename_and_revoke_its_key_but_not_unrevoke_it(user: Caller, al
     assert user.send("patch", f"/_llana_api_key/{row.pk}", {"name": "new name"}).status_code == 200
     assert user.send("patch", f"/_llana_api_key/{row.pk}", {"revoked": True}).status_code == 200
     refused = user.send("patch", f"/_llana_api_key/{row.pk}", {"revoked": False})
-    assert (refused.status_code, message(refused)) == (403, "Permission Denied - revoked can only be changed by a role with WRITE on _llana_api_key")
+    assert (refused.status_code, message(refused)) == (
+        403,
+        "Permission Denied - revoked can only be changed by a role with WRITE on _llana_api_key",
+    )
     assert user.send("patch", f"/_llana_api_key/{row.pk}", {"expires": None, "key_hash": "x"}).status_code == 403
     row.refresh_from_db()
     assert (row.name, row.revoked) == ("new name", True)
@@ -257,7 +278,9 @@ def test_user_may_rename_and_revoke_its_key_but_not_unrevoke_it(user: Caller, al
 def test_user_cannot_choose_its_own_key_hash(user: Caller, alice: User) -> None:
     from llana.models import hash_api_key
 
-    chosen = user.send("post", "/_llana_api_key/", {"user_id": alice.pk, "name": "mine", "key_hash": hash_api_key("chosen")})
+    chosen = user.send(
+        "post", "/_llana_api_key/", {"user_id": alice.pk, "name": "mine", "key_hash": hash_api_key("chosen")}
+    )
     assert chosen.status_code == 403
     inert = user.send("post", "/_llana_api_key/", {"user_id": alice.pk, "name": "placeholder"})
     assert inert.status_code == 201
@@ -305,7 +328,9 @@ def test_system_tables_are_admin_only(admin: Caller, user: Caller) -> None:
 
 def test_admin_manages_roles_through_the_api_and_they_apply_at_once(admin: Caller, user: Caller, alice: User) -> None:
     assert user.send("post", "/Shipper/", {"companyName": "Speedy"}).status_code == 403
-    created = admin.send("post", "/_llana_role/", {"custom": True, "table": "Shipper", "role": "USER", "records": "WRITE"})
+    created = admin.send(
+        "post", "/_llana_role/", {"custom": True, "table": "Shipper", "role": "USER", "records": "WRITE"}
+    )
     assert created.status_code == 201
     assert user.send("post", "/Shipper/", {"companyName": "Speedy"}).status_code == 201
     assert admin.send("delete", f"/_llana_role/{created.json()['id']}").status_code == 200
@@ -340,7 +365,9 @@ def test_demoting_a_user_makes_the_next_request_403(admin_user: User) -> None:
 
 def test_cookie_authenticated_writes_need_the_csrf_token(admin_user: User) -> None:
     client = Client(enforce_csrf_checks=True)
-    login = client.post("/auth/login", {"username": "admin@test.com", "password": PASSWORD}, content_type="application/json")
+    login = client.post(
+        "/auth/login", {"username": "admin@test.com", "password": PASSWORD}, content_type="application/json"
+    )
     assert login.status_code == 200
     assert client.get("/Shipper/").status_code == 200  # safe method: no token needed
     refused = client.post("/Shipper/", {"companyName": "A"}, content_type="application/json")
@@ -354,7 +381,9 @@ def test_cookie_authenticated_writes_need_the_csrf_token(admin_user: User) -> No
 def test_bearer_requests_need_no_csrf_token(admin_user: User) -> None:
     client = Client(enforce_csrf_checks=True)
     token = str(RefreshToken.for_user(admin_user).access_token)
-    response = client.post("/Shipper/", {"companyName": "A"}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.post(
+        "/Shipper/", {"companyName": "A"}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
     assert response.status_code == 201
 
 

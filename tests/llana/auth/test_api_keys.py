@@ -1,4 +1,5 @@
 """API keys: stored hashed, read from HEADER / QUERY / BODY, revoked and expired keys refused, before JWT."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 def identity_of(request: Any) -> Identity:
     return identify(request)[1]
+
 
 DEMO_KEY = "Ex@mp1eS$Cu7eAp!K3y"
 
@@ -125,19 +127,23 @@ def test_management_command_errors_name_the_problem(alice: User) -> None:
     with pytest.raises(CommandError, match="No user with email"):
         call_command("llana_create_api_key", "nobody@test.com", stdout=StringIO(), stderr=StringIO())
     with pytest.raises(CommandError, match="--expires"):
-        call_command("llana_create_api_key", "alice@test.com", "--expires", "soon", stdout=StringIO(), stderr=StringIO())
+        call_command(
+            "llana_create_api_key", "alice@test.com", "--expires", "soon", stdout=StringIO(), stderr=StringIO()
+        )
 
 
 # --- the socket handshake helper -----------------------------------------------------------------------------
 
 
 def test_identity_for_token_accepts_with_or_without_bearer(alice: User) -> None:
-
     token = str(RefreshToken.for_user(alice).access_token)
     for raw in (token, f"Bearer {token}"):
         found = identity_for_token(raw)
         assert (found.user_pk, found.roles, found.websocket) == (str(alice.pk), {"USER"}, True)
-    assert identity_for_token(None).error == (401, "Missing authorization token. Use either <Bearer> token header or accessToken cookie")
+    assert identity_for_token(None).error == (
+        401,
+        "Missing authorization token. Use either <Bearer> token header or accessToken cookie",
+    )
     assert identity_for_token("Bearer nope").error == (401, "Authentication Failed")
     alice.is_active = False
     alice.save()
@@ -149,7 +155,9 @@ def test_identity_and_expiry_for_token(alice: User) -> None:
     identity, expires_at = identity_and_expiry_for_token(str(access))
     assert identity.user_pk == str(alice.pk)
     assert expires_at == float(access["exp"])
-    assert identity_and_expiry_for_token("nope") == (Identity.anonymous((401, "Authentication Failed"), websocket=True), None)
+    assert identity_and_expiry_for_token("nope") == (
+        Identity.anonymous((401, "Authentication Failed"), websocket=True),
+        None,
+    )
     with override_settings(LLANA={"SKIP_AUTH": True}):
         assert identity_and_expiry_for_token(None) == (Identity.skip(websocket=True), None)
-

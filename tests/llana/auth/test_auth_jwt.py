@@ -1,4 +1,5 @@
 """/auth/login, /auth/refresh, /auth/logout, /auth/profile and the JWT checks, over HTTP."""
+
 from __future__ import annotations
 
 import base64
@@ -60,7 +61,9 @@ def test_login_accepts_a_form_body(client: Client, alice: User) -> None:
     assert response.status_code == 200
 
 
-@override_settings(LLANA={"AUTH_COOKIES_SECURE": True, "AUTH_COOKIES_SAMESITE": "None", "AUTH_COOKIES_DOMAIN": "example.com"})
+@override_settings(
+    LLANA={"AUTH_COOKIES_SECURE": True, "AUTH_COOKIES_SAMESITE": "None", "AUTH_COOKIES_DOMAIN": "example.com"}
+)
 def test_cookie_attributes_come_from_settings(client: Client, alice: User) -> None:
     cookie = login(client).cookies["accessToken"]
     assert (cookie["secure"], cookie["samesite"], cookie["domain"]) == (True, "None", "example.com")

@@ -1,4 +1,5 @@
 """Where credentials travel: one reader for requests, ASGI scopes and the Socket.IO handshake."""
+
 from __future__ import annotations
 
 from io import BytesIO

@@ -1,4 +1,5 @@
 """``GET /openapi.json`` and the ``GET /`` docs page, generated from the table registry."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def test_every_registry_table_has_its_paths_and_schemas() -> None:
         assert set(row["properties"]) == set(table.columns)
     assert "/tables" in document["paths"]
     assert {"/auth/login", "/auth/refresh", "/auth/logout", "/auth/profile"} <= set(document["paths"])
-    operation_ids = [op["operationId"] for item in document["paths"].values()
-                     for method, op in item.items() if method in METHODS]
+    operation_ids = [
+        op["operationId"] for item in document["paths"].values() for method, op in item.items() if method in METHODS
+    ]
     assert len(operation_ids) == len(set(operation_ids))
 
 
@@ -88,7 +90,10 @@ def test_security_schemes_follow_the_settings(settings) -> None:  # type: ignore
     schemes = build_document()["components"]["securitySchemes"]
     assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     assert (schemes["apiKeyAuth"]["type"], schemes["apiKeyAuth"]["in"], schemes["apiKeyAuth"]["name"]) == (
-        "apiKey", "query", "x-my-key")
+        "apiKey",
+        "query",
+        "x-my-key",
+    )
 
 
 def test_soft_delete_tables_document_hard(settings) -> None:  # type: ignore[no-untyped-def]

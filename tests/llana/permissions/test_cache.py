@@ -1,4 +1,5 @@
 """The identity cache: decisions are cached, and every change that matters invalidates them at once."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -112,8 +113,6 @@ def test_ttl_zero_disables_the_cache(django_assert_max_num_queries) -> None:
     decide(identity(alice), "Customer", Level.READ)
     Role.objects.filter(custom=False, role="USER").update(records="NONE")  # no signal: only a TTL of 0 sees it
     assert decide(identity(alice), "Customer", Level.READ).status_code == 403
-
-
 
 
 @override_settings(LLANA={"SOFT_DELETE_COLUMN": "deletedAt"})

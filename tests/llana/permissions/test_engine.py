@@ -1,4 +1,5 @@
 """The permission engine against demo rows: the rules of ``docs/auth.md``, without HTTP."""
+
 from __future__ import annotations
 
 import pytest
@@ -185,7 +186,9 @@ def test_custom_row_overrides_the_default_rows(alice: User) -> None:
 
 
 def test_own_records_below_the_need_denies(alice: User) -> None:
-    Role.objects.create(custom=True, table="Customer", identity_column="userId", role="USER", records="NONE", own_records="READ")
+    Role.objects.create(
+        custom=True, table="Customer", identity_column="userId", role="USER", records="NONE", own_records="READ"
+    )
     assert decide(identity(alice), "Customer", Level.READ).allowed
     denied = decide(identity(alice), "Customer", Level.WRITE)
     assert denied.message == "Table Action WRITE - Permission Denied For Role USER"
@@ -205,7 +208,9 @@ def test_first_default_row_satisfying_the_level_applies(alice: User) -> None:
 
 @pytest.fixture
 def own_customers(alice: User) -> None:
-    Role.objects.create(custom=True, table="Customer", identity_column="userId", role="USER", records="NONE", own_records="DELETE")
+    Role.objects.create(
+        custom=True, table="Customer", identity_column="userId", role="USER", records="NONE", own_records="DELETE"
+    )
 
 
 def test_own_records_filter_lists_and_get_one(alice: User, bob: User, own_customers: None) -> None:
@@ -250,7 +255,9 @@ def test_cached_allow_still_checks_ownership(alice: User, bob: User, own_custome
 
 @pytest.mark.parametrize("column", ["customer__user", "custId__userId", "Customer.userId", "customer.user_id"])
 def test_identity_column_may_follow_a_relation(alice: User, bob: User, column: str) -> None:
-    Role.objects.create(custom=True, table="SalesOrder", identity_column=column, role="USER", records="NONE", own_records="WRITE")
+    Role.objects.create(
+        custom=True, table="SalesOrder", identity_column=column, role="USER", records="NONE", own_records="WRITE"
+    )
     mine, theirs = customer(alice), customer(bob)
     my_order, _ = order(mine, "Mine"), order(theirs, "Theirs")
     decision = decide(identity(alice), "SalesOrder", Level.READ)
@@ -269,7 +276,9 @@ def test_owner_paths_are_those_of_the_own_records_grants_admitting_the_level(ali
         ("BROKEN", "nope", "NONE", "READ"),  # misconfigured: denies, has no path
     ]
     for role, column, records, own in grants:
-        Role.objects.create(custom=True, table="SalesOrder", identity_column=column, role=role, records=records, own_records=own)
+        Role.objects.create(
+            custom=True, table="SalesOrder", identity_column=column, role=role, records=records, own_records=own
+        )
         alice.groups.add(Group.objects.create(name=role))
     perm = permission_for(identity(alice), "SalesOrder")
     assert [p.key for p in perm.owner_paths()] == ["customer__user", "order_id"]
@@ -286,7 +295,9 @@ def test_resolve_owner_path_names_the_bad_segment() -> None:
 
 
 def test_misconfigured_identity_column_denies_instead_of_crashing(alice: User) -> None:
-    Role.objects.create(custom=True, table="Customer", identity_column="missing", role="USER", records="NONE", own_records="READ")
+    Role.objects.create(
+        custom=True, table="Customer", identity_column="missing", role="USER", records="NONE", own_records="READ"
+    )
     decision = decide(identity(alice), "Customer", Level.READ)
     assert decision.status_code == 403
     assert "misconfigured" in decision.message
@@ -331,7 +342,9 @@ def test_most_permissive_role_wins(alice: User) -> None:
 
 @override_settings(LLANA={"ROLE_FIELD": None})
 def test_unrestricted_role_beats_own_records_role(alice: User, bob: User) -> None:
-    Role.objects.create(custom=True, table="Customer", identity_column="userId", role="OWNER", records="NONE", own_records="READ")
+    Role.objects.create(
+        custom=True, table="Customer", identity_column="userId", role="OWNER", records="NONE", own_records="READ"
+    )
     alice.groups.add(Group.objects.create(name="OWNER"))
     customer(bob)
     assert decide(identity(alice), "Customer", Level.READ).restriction is not None
@@ -345,7 +358,9 @@ def test_unrestricted_role_beats_own_records_role(alice: User, bob: User) -> Non
 def test_role_fields_limit_the_output(alice: User) -> None:
     """Test-confirmed: role companyName,contactName + ?fields=companyName,contactName,contactTitle → the two
     (the engine gives the allowed set; the viewset intersects it with ``fields``)."""
-    Role.objects.create(custom=True, table="Customer", role="USER", records="READ", allowed_fields="companyName,contactName")
+    Role.objects.create(
+        custom=True, table="Customer", role="USER", records="READ", allowed_fields="companyName,contactName"
+    )
     allowed = decide(identity(alice), "Customer", Level.READ).fields
     assert allowed == {"companyName", "contactName"}
     assert allowed & {"companyName", "contactName", "contactTitle"} == {"companyName", "contactName"}
@@ -354,7 +369,9 @@ def test_role_fields_limit_the_output(alice: User) -> None:
 def test_role_list_replaces_the_public_list(alice: User) -> None:
     """Test-confirmed: public companyName + role companyName,contactName → both."""
     PublicTable.objects.create(table="Customer", access_level="READ", allowed_fields="companyName")
-    Role.objects.create(custom=True, table="Customer", role="USER", records="READ", allowed_fields="companyName,contactName")
+    Role.objects.create(
+        custom=True, table="Customer", role="USER", records="READ", allowed_fields="companyName,contactName"
+    )
     assert decide(identity(alice), "Customer", Level.READ).fields == {"companyName", "contactName"}
 
 
@@ -373,8 +390,12 @@ def test_anonymous_gets_the_public_list() -> None:
 # --- the realtime API: in-memory row checks -----------------------------------------------------------------
 
 
-def test_row_allowed_applies_own_records_in_memory(alice: User, bob: User, own_customers: None, django_assert_num_queries) -> None:
-    perm = permission_for(identity(alice).__class__(user_pk=str(alice.pk), roles=frozenset({"USER"}), websocket=True), "Customer")
+def test_row_allowed_applies_own_records_in_memory(
+    alice: User, bob: User, own_customers: None, django_assert_num_queries
+) -> None:
+    perm = permission_for(
+        identity(alice).__class__(user_pk=str(alice.pk), roles=frozenset({"USER"}), websocket=True), "Customer"
+    )
     perm.decide(Level.READ)
     with django_assert_num_queries(0):
         assert perm.row_allowed({"custId": 1, "userId": alice.pk})

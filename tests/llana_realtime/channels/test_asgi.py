@@ -1,4 +1,5 @@
 """``project.asgi.application``: Django over HTTP, Socket.IO at ``realtime_settings.PATH`` over polling and WebSocket."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,7 @@ async def test_socketio_over_websocket_reaches_the_default_server() -> None:
         await communicator.send_to(text_data="40/probe,")
         ack = await communicator.receive_from()
         assert ack.startswith("40/probe,{")
-        sid = json.loads(ack[len("40/probe,"):])["sid"]
+        sid = json.loads(ack[len("40/probe,") :])["sid"]
         socket = default_server.get_socket(sid, namespace="/probe")
         assert socket is not None
         await default_server.emit("hello", {"n": 1}, to=sid, namespace="/probe")

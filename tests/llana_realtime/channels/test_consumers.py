@@ -61,9 +61,7 @@ class App:
         }
         self.server = EngineIOServer(self.handler, **{**defaults, **options})
         http, ws = engineio_urlpatterns("/engine.io/", self.server)
-        self.asgi = ProtocolTypeRouter(
-            {"http": URLRouter(http), "websocket": URLRouter(ws)}
-        )
+        self.asgi = ProtocolTypeRouter({"http": URLRouter(http), "websocket": URLRouter(ws)})
 
     async def request(
         self,
@@ -72,9 +70,7 @@ class App:
         body: bytes = b"",
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> dict[str, Any]:
-        communicator = HttpCommunicator(
-            self.asgi, method, "/engine.io/?" + query, body, headers=headers or []
-        )
+        communicator = HttpCommunicator(self.asgi, method, "/engine.io/?" + query, body, headers=headers or [])
         response = await communicator.get_response(timeout=5)
         await communicator.wait(timeout=1)
         return response
@@ -119,10 +115,7 @@ async def test_polling_handshake() -> None:
     body = response["body"].decode()
     open_data = json.loads(body[1:])
     sid = open_data["sid"]
-    assert (
-        body
-        == f'0{{"sid":"{sid}","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}}'
-    )
+    assert body == f'0{{"sid":"{sid}","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}}'
     assert app.handler.calls == [("connect", "polling")]
     await app.server.close_all()
 
@@ -141,9 +134,7 @@ async def test_polling_handshake() -> None:
         ("GET", "EIO=abc&transport=polling", 400, 5, "Unsupported protocol version"),
     ],
 )
-async def test_error_answers(
-    method: str, query: str, status: int, code: int, message: str
-) -> None:
+async def test_error_answers(method: str, query: str, status: int, code: int, message: str) -> None:
     app = App()
     response = await app.request(method, query)
     assert error(response) == (status, {"code": code, "message": message})
@@ -163,9 +154,7 @@ async def test_wrong_method_with_sid_is_a_bad_request() -> None:
 
 async def test_forbidden_origin() -> None:
     app = App(cors_allowed_origins=["https://good.example"])
-    response = await app.request(
-        "GET", Q, headers=[(b"origin", b"https://evil.example")]
-    )
+    response = await app.request("GET", Q, headers=[(b"origin", b"https://evil.example")])
     assert error(response) == (403, {"code": 4, "message": "Forbidden"})
 
 
@@ -221,9 +210,7 @@ async def test_oversize_post_is_413_and_closes_the_session() -> None:
     assert error(response) == (413, {"code": 3, "message": "Bad request"})
     assert error(await app.request("GET", f"{Q}&sid={sid}"))[1]["code"] == 1
     sid2 = await app.handshake()
-    assert (await app.post(sid2, b"4" + b"x" * 99))[
-        "body"
-    ] == b"ok"  # exactly maxPayload is fine
+    assert (await app.post(sid2, b"4" + b"x" * 99))["body"] == b"ok"  # exactly maxPayload is fine
     await app.server.close_all()
 
 
@@ -373,10 +360,7 @@ async def test_cors_headers(
     for header in expected:
         assert header in response["headers"]
     if not credentials:
-        assert not any(
-            name == b"access-control-allow-credentials"
-            for name, _ in response["headers"]
-        )
+        assert not any(name == b"access-control-allow-credentials" for name, _ in response["headers"])
     await app.server.close_all()
 
 
@@ -404,22 +388,15 @@ async def test_preflight() -> None:
     assert response["status"] == 204
     assert (b"access-control-allow-origin", b"https://a.example") in response["headers"]
     assert (b"access-control-allow-headers", b"content-type") in response["headers"]
-    assert any(
-        name == b"access-control-allow-methods" and b"POST" in value
-        for name, value in response["headers"]
-    )
-    refused = await app.request(
-        "OPTIONS", Q, headers=[(b"origin", b"https://b.example")]
-    )
+    assert any(name == b"access-control-allow-methods" and b"POST" in value for name, value in response["headers"])
+    refused = await app.request("OPTIONS", Q, headers=[(b"origin", b"https://b.example")])
     assert refused["status"] == 403
 
 
 # --- WebSocket -------------------------------------------------------------------------------------------------
 
 
-async def ws_open(
-    app: App, query: str = "EIO=4&transport=websocket"
-) -> tuple[WebsocketCommunicator, str]:
+async def ws_open(app: App, query: str = "EIO=4&transport=websocket") -> tuple[WebsocketCommunicator, str]:
     communicator = WebsocketCommunicator(app.asgi, "/engine.io/?" + query)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
@@ -430,16 +407,11 @@ async def ws_open(
 
 async def test_websocket_only_session_echoes_text_and_binary() -> None:
     app = App(ping_interval=300, ping_timeout=200)
-    communicator = WebsocketCommunicator(
-        app.asgi, "/engine.io/?EIO=4&transport=websocket"
-    )
+    communicator = WebsocketCommunicator(app.asgi, "/engine.io/?EIO=4&transport=websocket")
     assert (await communicator.connect(timeout=5))[0]
     frame = await communicator.receive_from(timeout=5)
     sid = json.loads(frame[1:])["sid"]
-    assert (
-        frame
-        == f'0{{"sid":"{sid}","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}}'
-    )
+    assert frame == f'0{{"sid":"{sid}","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}}'
     await communicator.send_to(text_data="4hello")
     assert await communicator.receive_from(timeout=5) == "4hello"
     await communicator.send_to(bytes_data=b"\x00\xff")
@@ -462,9 +434,7 @@ async def test_websocket_heartbeat_and_timeout() -> None:
     assert await communicator.receive_from(timeout=5) == "2"
     await communicator.send_to(text_data="3")
     assert await communicator.receive_from(timeout=5) == "2"
-    assert (await communicator.receive_output(timeout=5))[
-        "type"
-    ] == "websocket.close"  # no second pong
+    assert (await communicator.receive_output(timeout=5))["type"] == "websocket.close"  # no second pong
     await asyncio.wait_for(app.handler.disconnected.wait(), 5)
     assert app.handler.calls[-1] == ("disconnect", "ping timeout")
     await communicator.disconnect()
@@ -531,9 +501,7 @@ async def test_upgrade_from_polling() -> None:
     sid = await app.handshake()
     pending = app.poll(sid)
     await wait_pending(app, sid)
-    ws = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    ws = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await ws.connect(timeout=5))[0]
     await ws.send_to(text_data="2probe")
     assert await ws.receive_from(timeout=5) == "3probe"
@@ -551,9 +519,7 @@ async def test_upgrade_from_polling() -> None:
         {"code": 3, "message": "Bad request"},
     )
     # a second WebSocket for the upgraded sid is accepted, then closed at once; the first keeps working
-    second = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    second = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await second.connect(timeout=5))[0]
     assert (await second.receive_output(timeout=5))["type"] == "websocket.close"
     await ws.send_to(bytes_data=b"\x01")
@@ -571,9 +537,7 @@ async def test_poll_after_the_probe_gets_a_noop_at_once() -> None:
     # As the protocol test suite does: the GET is sent after 3probe, not pending before it.
     app = App()
     sid = await app.handshake()
-    ws = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    ws = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await ws.connect(timeout=5))[0]
     await ws.send_to(text_data="2probe")
     assert await ws.receive_from(timeout=5) == "3probe"
@@ -587,15 +551,11 @@ async def test_poll_after_the_probe_gets_a_noop_at_once() -> None:
 async def test_packets_queued_during_the_upgrade_arrive_over_websocket() -> None:
     app = App()
     sid = await app.handshake()
-    ws = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    ws = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await ws.connect(timeout=5))[0]
     await ws.send_to(text_data="2probe")
     assert await ws.receive_from(timeout=5) == "3probe"
-    assert (await app.post(sid, b"4queued"))[
-        "body"
-    ] == b"ok"  # still polling: the echo waits in the queue
+    assert (await app.post(sid, b"4queued"))["body"] == b"ok"  # still polling: the echo waits in the queue
     await ws.send_to(text_data="5")
     assert await ws.receive_from(timeout=5) == "4queued"
     await ws.disconnect()
@@ -604,9 +564,7 @@ async def test_packets_queued_during_the_upgrade_arrive_over_websocket() -> None
 async def test_failed_probe_keeps_polling() -> None:
     app = App()
     sid = await app.handshake()
-    ws = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    ws = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await ws.connect(timeout=5))[0]
     await ws.send_to(text_data="4not a probe")
     assert (await ws.receive_output(timeout=5))["type"] == "websocket.close"
@@ -622,15 +580,11 @@ async def test_upgrade_that_never_completes_is_aborted(
     monkeypatch.setattr("llana_realtime.engineio.socket.UPGRADE_TIMEOUT", 0.05)
     app = App()
     sid = await app.handshake()
-    ws = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    ws = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await ws.connect(timeout=5))[0]
     await ws.send_to(text_data="2probe")
     assert await ws.receive_from(timeout=5) == "3probe"
-    assert (await ws.receive_output(timeout=5))[
-        "type"
-    ] == "websocket.close"  # no "5" came
+    assert (await ws.receive_output(timeout=5))["type"] == "websocket.close"  # no "5" came
     await ws.disconnect()
     assert (await app.post(sid, b"4still polling"))["body"] == b"ok"
     assert (await app.request("GET", f"{Q}&sid={sid}"))["body"] == b"4still polling"
@@ -640,9 +594,7 @@ async def test_upgrade_that_never_completes_is_aborted(
 async def test_websocket_closed_during_probe_keeps_polling() -> None:
     app = App()
     sid = await app.handshake()
-    ws = WebsocketCommunicator(
-        app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}"
-    )
+    ws = WebsocketCommunicator(app.asgi, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     assert (await ws.connect(timeout=5))[0]
     await ws.disconnect()
     assert (await app.post(sid, b"4x"))["body"] == b"ok"

@@ -1,4 +1,5 @@
 """``JWTAuthMiddlewareStack``: ``scope["user"]`` from the Bearer header or the ``accessToken`` cookie."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,7 +37,9 @@ class Recorder:
 async def ws_scope(headers: dict[str, str]) -> dict[str, Any]:
     app = Recorder()
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    communicator = WebsocketCommunicator(JWTAuthMiddlewareStack(app), "/socket.io/?EIO=4&transport=websocket", headers=raw)
+    communicator = WebsocketCommunicator(
+        JWTAuthMiddlewareStack(app), "/socket.io/?EIO=4&transport=websocket", headers=raw
+    )
     connected, _ = await communicator.connect()
     assert connected
     await communicator.disconnect()
@@ -97,7 +100,9 @@ async def test_the_production_stack_wrapped_gives_feed_sockets_a_user() -> None:
 
     await database_sync_to_async(seed_default_roles)()
     admin = await make_user("a@x.com", role="ADMIN")
-    client = FeedClient(headers={"Authorization": f"Bearer {token_for(admin)}"}, application=JWTAuthMiddlewareStack(application))
+    client = FeedClient(
+        headers={"Authorization": f"Bearer {token_for(admin)}"}, application=JWTAuthMiddlewareStack(application)
+    )
     try:
         answer = await client.connect({"x-llana-table": "Customer"})
         assert "sid" in answer, answer

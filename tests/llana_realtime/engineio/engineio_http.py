@@ -1,4 +1,5 @@
 """Plain HTTP requests to the conformance server's raw Engine.IO endpoint (``/engine.io/``), for e2e tests."""
+
 from __future__ import annotations
 
 import http.client

@@ -38,9 +38,7 @@ def run_client(base: str, mode: str, hold_ms: int = 0) -> dict[str, Any]:
 
 def start_client(base: str, mode: str, hold_ms: int) -> subprocess.Popen[str]:
     node = require_node()
-    return subprocess.Popen(
-        [node, str(SCRIPT), base, mode, str(hold_ms)], stdout=subprocess.PIPE, text=True
-    )
+    return subprocess.Popen([node, str(SCRIPT), base, mode, str(hold_ms)], stdout=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen[str]) -> dict[str, Any]:
@@ -67,9 +65,7 @@ def test_engineio_client_polling_then_upgrade(conformance_server: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["websocket", "polling"])
-def test_engineio_client_single_transport_with_heartbeats(
-    conformance_server: str, mode: str
-) -> None:
+def test_engineio_client_single_transport_with_heartbeats(conformance_server: str, mode: str) -> None:
     # Held for several ping intervals (300 ms) so the session must survive heartbeats on this transport.
     result = run_client(conformance_server, mode, hold_ms=1200)
     assert result["transports"] == [mode]
@@ -78,16 +74,10 @@ def test_engineio_client_single_transport_with_heartbeats(
 
 
 @pytest.mark.parametrize("mode", ["upgrade", "websocket", "polling"])
-def test_engineio_client_under_uvicorn(
-    conformance_server_uvicorn: str, mode: str
-) -> None:
+def test_engineio_client_under_uvicorn(conformance_server_uvicorn: str, mode: str) -> None:
     result = run_client(conformance_server_uvicorn, mode, hold_ms=700)
-    assert result["transports"] == (
-        ["polling", "websocket"] if mode == "upgrade" else [mode]
-    )
-    assert sorted(result["texts"]) == sorted(
-        ECHO["texts"] * (2 if mode == "upgrade" else 1)
-    )
+    assert result["transports"] == (["polling", "websocket"] if mode == "upgrade" else [mode])
+    assert sorted(result["texts"]) == sorted(ECHO["texts"] * (2 if mode == "upgrade" else 1))
 
 
 def test_open_packet_and_echo_over_raw_http(conformance_server: str) -> None:
@@ -96,9 +86,7 @@ def test_open_packet_and_echo_over_raw_http(conformance_server: str) -> None:
     assert body.decode() == (
         f'0{{"sid":"{sid}","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}}'
     )
-    assert request(
-        conformance_server, "POST", f"{Q}&sid={sid}", b"4hello\x1ebAQIDBA=="
-    ) == (200, b"ok")
+    assert request(conformance_server, "POST", f"{Q}&sid={sid}", b"4hello\x1ebAQIDBA==") == (200, b"ok")
     assert request(conformance_server, "GET", f"{Q}&sid={sid}") == (
         200,
         b"4hello\x1ebAQIDBA==",
@@ -115,9 +103,7 @@ def test_bad_input_while_another_client_keeps_working(conformance_server: str) -
         assert json.loads(request(base, "GET", f"{Q}&sid={sid}")[1])["code"] == 1
         # oversize: 413
         sid = handshake(base)
-        assert (
-            request(base, "POST", f"{Q}&sid={sid}", b"4" + b"x" * 1_000_000)[0] == 413
-        )
+        assert request(base, "POST", f"{Q}&sid={sid}", b"4" + b"x" * 1_000_000)[0] == 413
         assert request(base, "GET", f"{Q}&sid={sid}")[0] == 400
         # unknown sid, wrong method, unknown transport, unsupported version
         assert json.loads(request(base, "GET", f"{Q}&sid=doesnotexist")[1]) == {
@@ -128,15 +114,8 @@ def test_bad_input_while_another_client_keeps_working(conformance_server: str) -
             "code": 2,
             "message": "Bad handshake method",
         }
-        assert (
-            json.loads(request(base, "GET", "EIO=4&transport=carrier-pigeon")[1])[
-                "code"
-            ]
-            == 0
-        )
-        assert (
-            json.loads(request(base, "GET", "EIO=2&transport=polling")[1])["code"] == 5
-        )
+        assert json.loads(request(base, "GET", "EIO=4&transport=carrier-pigeon")[1])["code"] == 0
+        assert json.loads(request(base, "GET", "EIO=2&transport=polling")[1])["code"] == 5
         sid = handshake(base)
         assert request(base, "DELETE", f"{Q}&sid={sid}")[0] == 400
         # garbage WebSocket frame: that connection is closed
@@ -158,9 +137,7 @@ def test_silent_session_is_gone_after_interval_plus_timeout(
     conformance_server: str,
 ) -> None:
     sid = handshake(conformance_server)
-    time.sleep(
-        (300 + 200) / 1000 + 0.3
-    )  # waiting out the server's timers, not measuring them
+    time.sleep((300 + 200) / 1000 + 0.3)  # waiting out the server's timers, not measuring them
     status, body = request(conformance_server, "GET", f"{Q}&sid={sid}")
     assert (status, json.loads(body)["code"]) == (400, 1)
 
@@ -171,9 +148,7 @@ def test_second_concurrent_get_closes_the_session(conformance_server: str) -> No
     first = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
     try:
         first.request("GET", f"/engine.io/?{Q}&sid={sid}")
-        time.sleep(
-            0.05
-        )  # let the first GET arrive and wait (it is answered by the ping at 300 ms otherwise)
+        time.sleep(0.05)  # let the first GET arrive and wait (it is answered by the ping at 300 ms otherwise)
         second = request(conformance_server, "GET", f"{Q}&sid={sid}")
         response = first.getresponse()
         answers = sorted([second, (response.status, response.read())])

@@ -23,9 +23,7 @@ def session(base: str) -> str:
 
 
 def ws(base: str, query: str = "EIO=4&transport=websocket") -> ClientConnection:
-    return connect(
-        base.replace("http", "ws", 1) + "/engine.io/?" + query, compression=None
-    )
+    return connect(base.replace("http", "ws", 1) + "/engine.io/?" + query, compression=None)
 
 
 def closes(connection: ClientConnection) -> bool:
@@ -38,12 +36,8 @@ def closes(connection: ClientConnection) -> bool:
         return False
 
 
-@pytest.mark.parametrize(
-    ("transport", "upgrades"), [("polling", ["websocket"]), ("websocket", [])]
-)
-def test_handshake_opens_a_session(
-    conformance_server: str, transport: str, upgrades: list[str]
-) -> None:
+@pytest.mark.parametrize(("transport", "upgrades"), [("polling", ["websocket"]), ("websocket", [])])
+def test_handshake_opens_a_session(conformance_server: str, transport: str, upgrades: list[str]) -> None:
     if transport == "polling":
         status, body = request(conformance_server, "GET", Q)
         assert status == 200
@@ -77,16 +71,12 @@ def test_handshake_opens_a_session(
         "EIO=4&transport=abc",
     ],
 )
-def test_websocket_handshake_failures_close(
-    conformance_server: str, query: str
-) -> None:
+def test_websocket_handshake_failures_close(conformance_server: str, query: str) -> None:
     with pytest.raises(InvalidStatus):
         ws(conformance_server, query).close()
 
 
-@pytest.mark.parametrize(
-    "body", ["4hello", "4test1\x1e4test2\x1e4test3", "4hello\x1ebAQIDBA=="]
-)
+@pytest.mark.parametrize("body", ["4hello", "4test1\x1e4test2\x1e4test3", "4hello\x1ebAQIDBA=="])
 def test_polling_echo(conformance_server: str, body: str) -> None:
     sid = session(conformance_server)
     assert request(conformance_server, "POST", f"{Q}&sid={sid}", body.encode()) == (
@@ -129,15 +119,9 @@ def test_websocket_heartbeat_then_timeout(conformance_server: str) -> None:
 def test_polling_forceful_close(conformance_server: str) -> None:
     sid = session(conformance_server)
     results: list[tuple[int, bytes]] = []
-    poller = threading.Thread(
-        target=lambda: results.append(
-            request(conformance_server, "GET", f"{Q}&sid={sid}")
-        )
-    )
+    poller = threading.Thread(target=lambda: results.append(request(conformance_server, "GET", f"{Q}&sid={sid}")))
     poller.start()
-    time.sleep(
-        0.05
-    )  # the suite sends both at once; the GET must be pending for the noop answer
+    time.sleep(0.05)  # the suite sends both at once; the GET must be pending for the noop answer
     assert request(conformance_server, "POST", f"{Q}&sid={sid}", b"1") == (200, b"ok")
     poller.join(10)
     assert results == [(200, b"6")]

@@ -1,5 +1,6 @@
 """Per-event authorisation of the table feed: own-records rules applied to events (DELETE: the row as it was),
 no database work per socket, permission changes and token expiry applied to open sockets."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ async def follow(user: User | None, table: str = "Customer", token: str | None =
 
 
 def own_customers_only(identity_column: str = "userId", table: str = "Customer") -> None:
-    Role.objects.create(custom=True, table=table, role="USER", records="NONE", own_records="READ", identity_column=identity_column)
+    Role.objects.create(
+        custom=True, table=table, role="USER", records="NONE", own_records="READ", identity_column=identity_column
+    )
 
 
 def ids(events: list[tuple[str, Any]], pk: str = "custId") -> list[tuple[str, str]]:
@@ -65,7 +68,11 @@ async def test_own_records_users_receive_only_their_rows_events_admins_all() -> 
         a_pk, b_pk = await database_sync_to_async(writes)()
         ann_c, bob_c, admin_c = clients
         assert ids(await admin_c.collect(5)) == [
-            ("INSERT", a_pk), ("INSERT", b_pk), ("UPDATE", a_pk), ("DELETE", b_pk), ("UPDATE", a_pk)
+            ("INSERT", a_pk),
+            ("INSERT", b_pk),
+            ("UPDATE", a_pk),
+            ("DELETE", b_pk),
+            ("UPDATE", a_pk),
         ]
         assert ids(await bob_c.collect(3)) == [("INSERT", b_pk), ("DELETE", b_pk), ("UPDATE", a_pk)]
         assert ids(await ann_c.quiet(0.3)) == [("INSERT", a_pk), ("UPDATE", a_pk)]
@@ -87,7 +94,8 @@ async def test_sockets_share_one_room_of_the_servers_manager_per_table_and_acces
         assert len(manager.room_members("/", everything)) == 2
         assert len(manager.room_members("/", anns)) == 2
         assert {frozenset(s.rooms - {s.sid}) for s in feed.subscriptions.sockets("Customer")} == {
-            frozenset({everything}), frozenset({anns})
+            frozenset({everything}),
+            frozenset({anns}),
         }
         before = feed.subscriptions.delivered
         bob = await make_user("bob@x.com")
@@ -112,8 +120,12 @@ async def test_own_records_through_a_relation_path() -> None:
     try:
 
         def writes() -> tuple[str, str]:
-            mine = SalesOrder.objects.create(customer=Customer.objects.create(user=ann, company_name="A", city="A"), ship_name="a")
-            theirs = SalesOrder.objects.create(customer=Customer.objects.create(user=bob, company_name="B", city="B"), ship_name="b")
+            mine = SalesOrder.objects.create(
+                customer=Customer.objects.create(user=ann, company_name="A", city="A"), ship_name="a"
+            )
+            theirs = SalesOrder.objects.create(
+                customer=Customer.objects.create(user=bob, company_name="B", city="B"), ship_name="b"
+            )
             mine_pk = str(mine.pk)
             mine.delete()
             return mine_pk, str(theirs.pk)

@@ -1,4 +1,5 @@
 """System checks of the table feed: the in-memory channel layer warning (W001), a broken layer (W002)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,10 @@ def test_in_memory_layer_warns_single_process(settings: Any) -> None:
 
 def test_redis_layer_does_not_warn(settings: Any) -> None:
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"]},
+        }
     }
     assert ids() == []
 

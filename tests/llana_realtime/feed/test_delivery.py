@@ -3,6 +3,7 @@
 Runs the production ASGI application (``project.asgi``) with raw Engine.IO/Socket.IO frames over
 ``WebsocketCommunicator``, on the in-memory channel layer (one process).
 """
+
 from __future__ import annotations
 
 import json
@@ -93,11 +94,20 @@ async def test_rest_writes_and_bulk_endpoints_publish_one_event_per_row(settings
     http = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     def rest() -> list[Any]:
-        one = http.post("/Customer/", json.dumps({"userId": admin.pk, "companyName": "One", "city": "A"}), content_type="application/json")
+        one = http.post(
+            "/Customer/",
+            json.dumps({"userId": admin.pk, "companyName": "One", "city": "A"}),
+            content_type="application/json",
+        )
         assert one.status_code in (200, 201), one.content
         many = http.post(
             "/Customer/",
-            json.dumps([{"userId": admin.pk, "companyName": "Two", "city": "B"}, {"userId": admin.pk, "companyName": "Three", "city": "C"}]),
+            json.dumps(
+                [
+                    {"userId": admin.pk, "companyName": "Two", "city": "B"},
+                    {"userId": admin.pk, "companyName": "Three", "city": "C"},
+                ]
+            ),
             content_type="application/json",
         )
         assert many.status_code in (200, 201), many.content
@@ -150,8 +160,13 @@ async def test_polling_transport_with_handshake_headers() -> None:
     headers = [(b"authorization", f"Bearer {token_for(admin)}".encode()), (b"x-llana-table", b"Customer")]
 
     async def request(method: str, query: str, body: bytes = b"") -> str:
-        communicator = HttpCommunicator(application, method, "/socket.io/?EIO=4&transport=polling" + query, body,
-                                        headers=headers if not query else [])
+        communicator = HttpCommunicator(
+            application,
+            method,
+            "/socket.io/?EIO=4&transport=polling" + query,
+            body,
+            headers=headers if not query else [],
+        )
         response = await communicator.get_response(timeout=5)
         assert response["status"] == 200, response
         return bytes(response["body"]).decode()

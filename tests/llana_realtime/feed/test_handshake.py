@@ -1,4 +1,5 @@
 """The table feed's handshake (Llana's, with django-llana's fixes) and client → server messages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -127,7 +128,9 @@ async def test_public_table_admits_anonymous_sockets_even_with_a_bad_token() -> 
 async def test_hosts_denial(settings: Any) -> None:
     settings.LLANA = {**settings.LLANA, "HOSTS": ["10.0.0.0/8"]}
     admin = await make_user("a@example.com", "ADMIN")
-    answer = await refused(FeedClient(client=("192.168.1.9", 4000)), {"token": token_for(admin), "x-llana-table": "Customer"})
+    answer = await refused(
+        FeedClient(client=("192.168.1.9", 4000)), {"token": token_for(admin), "x-llana-table": "Customer"}
+    )
     assert answer["message"] == "Forbidden"
     client = FeedClient(client=("10.1.2.3", 4000))
     try:

@@ -3,6 +3,7 @@
 Runs on the Redis pub/sub layer (``tests.services.require_redis``) with a test channel in the table's group;
 the in-memory path (the manager fed in-process) is covered by test_delivery.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,7 +52,10 @@ def redis_layer(settings: Any) -> str:
     url = require_redis()
     prefix = f"llana_test_{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [url], "prefix": prefix}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": prefix},
+        }
     }
     seed_default_roles()
     clear_registry()
@@ -137,9 +141,17 @@ async def test_rolled_back_writes_and_unexposed_models_publish_nothing(listener:
 
 async def test_events_carry_owner_values_computed_at_signal_time(listener: Any) -> None:
     def setup() -> tuple[User, User]:
-        Role.objects.create(custom=True, table="Customer", role="USER", records="NONE", own_records="READ", identity_column="userId")
-        Role.objects.create(custom=True, table="SalesOrder", role="USER", records="NONE", own_records="READ",
-                            identity_column="customer__user")
+        Role.objects.create(
+            custom=True, table="Customer", role="USER", records="NONE", own_records="READ", identity_column="userId"
+        )
+        Role.objects.create(
+            custom=True,
+            table="SalesOrder",
+            role="USER",
+            records="NONE",
+            own_records="READ",
+            identity_column="customer__user",
+        )
         return User.objects.create_user("a@x.com", "pw-123456"), User.objects.create_user("b@x.com", "pw-123456")
 
     ann, bob = await database_sync_to_async(setup)()
@@ -197,8 +209,14 @@ async def test_one_layer_channel_per_process_carries_emits_and_table_events(redi
         assert manager.groups == {manager.group, PERMISSIONS_GROUP, table_group_name("Customer")}
         # An emit published by another process, then a table event: both through that one channel.
         layer = get_channel_layer()
-        emit = {"type": EMIT, "origin": "another-process", "namespace": "/",
-                "frames": ['2["notice",{"n":1}]'], "rooms": None, "skip": []}
+        emit = {
+            "type": EMIT,
+            "origin": "another-process",
+            "namespace": "/",
+            "frames": ['2["notice",{"n":1}]'],
+            "rooms": None,
+            "skip": [],
+        }
         await layer.group_send(manager.group, emit)
         await client.collect(1)
         customer = await database_sync_to_async(Customer.objects.create)(user=admin, company_name="C", city="X")
@@ -214,7 +232,10 @@ async def test_one_layer_channel_per_process_carries_emits_and_table_events(redi
 
 async def test_broker_outage_never_fails_the_committed_write(settings: Any, caplog: Any) -> None:
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
     }
     await database_sync_to_async(seed_default_roles)()
     clear_registry()

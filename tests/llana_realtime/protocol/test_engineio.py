@@ -124,9 +124,7 @@ def test_binary_only_in_messages() -> None:
         encode_payload([Packet(T.PONG, b"x")])
 
 
-@pytest.mark.parametrize(
-    "body", ["4" + "x" * 10, ("4" + "x" * 10).encode(), "4" + "é" * 5]
-)
+@pytest.mark.parametrize("body", ["4" + "x" * 10, ("4" + "x" * 10).encode(), "4" + "é" * 5])
 def test_decode_payload_enforces_max_payload(body: str | bytes) -> None:
     with pytest.raises(PayloadTooLarge):
         decode_payload(body, max_payload=10)
@@ -147,18 +145,14 @@ def test_protocol_layer_imports_neither_django_nor_channels() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'channels', 'asyncio', 'daphne'))\n"
         "print(','.join(bad))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
 
 
 # --- properties ----------------------------------------------------------------------------------------------
 
 texts = st.text()
-non_message_types = st.sampled_from(
-    [T.OPEN, T.CLOSE, T.PING, T.PONG, T.UPGRADE, T.NOOP]
-)
+non_message_types = st.sampled_from([T.OPEN, T.CLOSE, T.PING, T.PONG, T.UPGRADE, T.NOOP])
 packets = st.one_of(
     st.builds(Packet, st.just(T.MESSAGE), texts),
     st.builds(Packet, st.just(T.MESSAGE), st.binary()),
@@ -173,9 +167,7 @@ def test_packet_round_trip(packet: Packet) -> None:
 
 @given(
     st.lists(packets, min_size=1, max_size=20).filter(
-        lambda ps: all(
-            "\x1e" not in (p.data or "") for p in ps if isinstance(p.data, str)
-        )
+        lambda ps: all("\x1e" not in (p.data or "") for p in ps if isinstance(p.data, str))
     )
 )
 def test_payload_round_trip(batch: list[Packet]) -> None:
@@ -191,9 +183,7 @@ def test_decode_packet_total(frame: str | bytes) -> None:
     assert isinstance(packet, Packet)
 
 
-@given(
-    st.one_of(st.text(), st.binary(), st.text(alphabet="0123456b\x1eAQID=x").map(str))
-)
+@given(st.one_of(st.text(), st.binary(), st.text(alphabet="0123456b\x1eAQID=x").map(str)))
 def test_decode_payload_total(body: str | bytes) -> None:
     try:
         result = decode_payload(body, max_payload=1000, max_packets=16)

@@ -94,9 +94,7 @@ def test_silent_session_closes_after_interval_plus_timeout() -> None:
 def test_messages_are_delivered_text_and_binary() -> None:
     session = make()
     assert session.receive(decode_packet("4hello"), now=0.1) == [Deliver("hello")]
-    assert session.receive(decode_packet(b"\x00\x01"), now=0.1) == [
-        Deliver(b"\x00\x01")
-    ]
+    assert session.receive(decode_packet(b"\x00\x01"), now=0.1) == [Deliver(b"\x00\x01")]
     assert session.receive(decode_packet("4"), now=0.1) == [Deliver("")]
 
 
@@ -113,9 +111,7 @@ def test_client_ping_is_the_wrong_heartbeat_direction() -> None:
     assert make().receive(Packet(T.PING), now=0.1) == [Close("transport error")]
 
 
-@pytest.mark.parametrize(
-    "packet", [Packet(T.NOOP), Packet(T.UPGRADE), Packet(T.OPEN, "{}"), Packet(T.PONG)]
-)
+@pytest.mark.parametrize("packet", [Packet(T.NOOP), Packet(T.UPGRADE), Packet(T.OPEN, "{}"), Packet(T.PONG)])
 def test_meaningless_packets_are_ignored(packet: Packet) -> None:
     session = make()
     assert session.receive(packet, now=0.1) == []
@@ -175,9 +171,7 @@ def test_close_is_idempotent() -> None:
 
 
 def test_open_json_is_valid() -> None:
-    session = EngineIOSession(
-        "x", transport="polling", ping_interval=1.5, ping_timeout=0.25, max_payload=7
-    )
+    session = EngineIOSession("x", transport="polling", ping_interval=1.5, ping_timeout=0.25, max_payload=7)
     (send,) = session.open(now=0.0)
     assert isinstance(send, Send)
     assert json.loads(send.packet.data or "") == {
@@ -193,9 +187,7 @@ def test_open_json_is_valid() -> None:
     st.lists(
         st.one_of(
             st.tuples(st.just("tick"), st.floats(0, 0.5)),
-            st.tuples(
-                st.just("recv"), st.sampled_from(["2", "3", "4x", "5", "6", "1", "0"])
-            ),
+            st.tuples(st.just("recv"), st.sampled_from(["2", "3", "4x", "5", "6", "1", "0"])),
         ),
         max_size=40,
     )

@@ -1,4 +1,5 @@
 """Socket.IO v5 codec: exact wire strings (socket.io-protocol README), binary attachments, malformed input."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,10 @@ WIRE = [
     (Packet(T.EVENT, "/admin", ["bar"]), '2/admin,["bar"]'),
     (Packet(T.EVENT, "/", ["message", 1, "2", {"3": [True]}]), '2["message",1,"2",{"3":[true]}]'),
     (Packet(T.EVENT, "/", ["foo"], 12), '212["foo"]'),
-    (Packet(T.EVENT, "/", ["message-with-ack", 1, "2", {"3": [False]}], 456), '2456["message-with-ack",1,"2",{"3":[false]}]'),
+    (
+        Packet(T.EVENT, "/", ["message-with-ack", 1, "2", {"3": [False]}], 456),
+        '2456["message-with-ack",1,"2",{"3":[false]}]',
+    ),
     (Packet(T.ACK, "/admin", ["bar"], 13), '3/admin,13["bar"]'),
     (Packet(T.ACK, "/", [], 0), "30[]"),
     (Packet(T.CONNECT_ERROR, "/", {"message": "Not authorized"}), '4{"message":"Not authorized"}'),
@@ -200,7 +204,13 @@ def test_socketio_error_is_the_protocol_error() -> None:
 
 # --- properties -----------------------------------------------------------------------------------
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
 keys = st.text(max_size=6).filter(lambda k: k != "_placeholder")
 json_values = st.recursive(
     json_scalars,
@@ -213,7 +223,10 @@ with_binary = st.recursive(
     max_leaves=12,
 )
 namespaces = st.just("/") | st.from_regex(r"\A/[a-z0-9_\-/]{1,12}\Z")
-event_names = st.text(min_size=1, max_size=10).filter(lambda name: name not in {"connect", "disconnect", "connect_error", "disconnecting", "newListener", "removeListener"})
+event_names = st.text(min_size=1, max_size=10).filter(
+    lambda name: name
+    not in {"connect", "disconnect", "connect_error", "disconnecting", "newListener", "removeListener"}
+)
 ack_ids = st.none() | st.integers(0, 10**15 - 1)
 
 

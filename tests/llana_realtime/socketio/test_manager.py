@@ -1,4 +1,5 @@
 """``Manager``: rooms by namespace, delivery of encoded frames, and the one message dispatcher of a process."""
+
 from __future__ import annotations
 
 import asyncio

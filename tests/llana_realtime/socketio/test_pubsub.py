@@ -3,6 +3,7 @@
 Two ``SocketIOServer`` instances with the same name stand for two server processes; they share only the
 Redis pub/sub channel layer (the in-memory layer cannot cross processes, so the manager ignores it).
 """
+
 from __future__ import annotations
 
 import asyncio

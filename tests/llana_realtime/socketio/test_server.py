@@ -1,4 +1,5 @@
 """SocketIOServer over a recording Engine.IO socket: handshake, namespaces, handlers, acks, rooms, emit, disconnect."""
+
 from __future__ import annotations
 
 import asyncio
@@ -76,7 +77,7 @@ async def connect(server: SocketIOServer, eio: RecordingSocket, wire: str = "0")
     assert isinstance(ack, str)
     prefix = wire.split(",")[0] + "," if wire.startswith("0/") else "0"
     assert ack.startswith(prefix)
-    return str(json.loads(ack[len(prefix):])["sid"])
+    return str(json.loads(ack[len(prefix) :])["sid"])
 
 
 @pytest.fixture
@@ -208,10 +209,17 @@ async def test_binary_event_and_binary_ack(server: SocketIOServer) -> None:
     await message(server, eio, '51-7["message",{"_placeholder":true,"num":0}]')
     await message(server, eio, b"\x01\x02\x03")
     await settle(server)
-    assert eio.take() == ['51-["message-back",{"_placeholder":true,"num":0}]', b"\x01\x02\x03", '61-7[{"_placeholder":true,"num":0}]', b"\x01\x02\x03"]
+    assert eio.take() == [
+        '51-["message-back",{"_placeholder":true,"num":0}]',
+        b"\x01\x02\x03",
+        '61-7[{"_placeholder":true,"num":0}]',
+        b"\x01\x02\x03",
+    ]
 
 
-async def test_handler_exception_is_logged_and_the_socket_lives_on(server: SocketIOServer, caplog: pytest.LogCaptureFixture) -> None:
+async def test_handler_exception_is_logged_and_the_socket_lives_on(
+    server: SocketIOServer, caplog: pytest.LogCaptureFixture
+) -> None:
     async def boom(socket: Socket) -> None:
         raise RuntimeError("boom")
 
@@ -470,7 +478,9 @@ async def test_client_gone_during_an_async_connect_handler_still_gets_one_discon
     assert len(chat.calls) == 2
 
 
-async def test_disconnect_arriving_after_the_connect_handler_runs_the_disconnect_handler_once(server: SocketIOServer) -> None:
+async def test_disconnect_arriving_after_the_connect_handler_runs_the_disconnect_handler_once(
+    server: SocketIOServer,
+) -> None:
     """The Engine.IO layer delivers the disconnect after the message being handled (its lock): the connection
     is already closed when on_connect returns, and the disconnect handler waits for engineio_disconnect."""
     chat = server.register(SlowConnect())

@@ -10,6 +10,7 @@
 - ``feed_server``: the default server (in-memory channel layer, ``SOFT_DELETE_COLUMN=deletedAt``), one per
   session; test modules needing another environment start their own with ``start_project()``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -111,8 +112,13 @@ class DatabaseFactory:
         if self.server_url.startswith(("mysql", "mariadb")):
             import pymysql
 
-            conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
-                                   user=parts.username or "root", password=parts.password or "", autocommit=True)
+            conn = pymysql.connect(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 3306,
+                user=parts.username or "root",
+                password=parts.password or "",
+                autocommit=True,
+            )
             try:
                 with conn.cursor() as cursor:
                     cursor.execute(sql)
@@ -121,8 +127,9 @@ class DatabaseFactory:
         else:
             import psycopg
 
-            with psycopg.connect(_with_name(self.server_url, "postgres").replace("postgresql", "postgres", 1),
-                                 autocommit=True) as conn:
+            with psycopg.connect(
+                _with_name(self.server_url, "postgres").replace("postgresql", "postgres", 1), autocommit=True
+            ) as conn:
                 conn.execute(sql)  # type: ignore[arg-type]
 
     def close(self) -> None:
@@ -184,11 +191,28 @@ def start_project(
     full_env = base_env(url, **env)
     log_path = databases.tmp / f"server_{port}.log"
     if server == "uvicorn":
-        command = [str(BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
-                   "--lifespan", "off", "--no-access-log", "project.asgi:application"]
+        command = [
+            str(BIN / "uvicorn"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "project.asgi:application",
+        ]
     else:
-        command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "--access-log",
-                   os.devnull, "project.asgi:application"]
+        command = [
+            str(BIN / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--access-log",
+            os.devnull,
+            "project.asgi:application",
+        ]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     project = Project(f"http://127.0.0.1:{port}", full_env, process, log_path)
@@ -196,7 +220,9 @@ def start_project(
         deadline = time.monotonic() + 60
         while not port_open("127.0.0.1", port, timeout=0.2):
             if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode} before listening{project.log_tail()}", pytrace=False)
+                pytest.fail(
+                    f"server exited with {process.returncode} before listening{project.log_tail()}", pytrace=False
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"server did not listen within 60 s{project.log_tail()}", pytrace=False)
             time.sleep(0.1)

@@ -4,6 +4,7 @@
 other test modules) sharing one Redis never see each other's events or cached identities. Nothing else
 changes: the servers run the example project (``project.asgi:application``) as a user would.
 """
+
 from __future__ import annotations
 
 import os

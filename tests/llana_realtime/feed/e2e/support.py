@@ -4,6 +4,7 @@ Every client records what it observes in order (``observed``: ``("event", name, 
 ``("connect_error", data)``, ``("disconnect", reason)``…); tests wait for what they expect with a deadline
 (``wait_until``) and never assert on timings.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,15 @@ USER = ("user@test.com", "test")
 # --- HTTP ---------------------------------------------------------------------------------------------
 
 
-def http(base: str, method: str, path: str, *, token: str | None = None, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def http(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     """One HTTP request; returns (status, JSON body or text)."""
     data = None if body is None else json.dumps(body).encode()
     request = Request(base + path, data=data, method=method)
@@ -82,8 +90,14 @@ def claims(token: str) -> dict[str, Any]:
 def forge(sub: str, *, expires_in: float, key: str = JWT_KEY) -> str:
     """An access token as the servers issue them (signed with their key), expiring in ``expires_in`` s."""
     now = int(time.time())
-    payload = {"token_type": "access", "sub": sub, "user_id": sub, "jti": uuid.uuid4().hex,
-               "iat": now - 60, "exp": int(now + expires_in)}
+    payload = {
+        "token_type": "access",
+        "sub": sub,
+        "user_id": sub,
+        "jti": uuid.uuid4().hex,
+        "iat": now - 60,
+        "exp": int(now + expires_in),
+    }
     return jwt.encode(payload, key, algorithm="HS256")
 
 
@@ -132,8 +146,9 @@ class Observer:
 
     async def wait_for(self, name: str, pk_name: str, pk: Any, types: list[str], timeout: float = WAIT) -> None:
         """Wait until row ``pk`` has had (at least) ``types`` events."""
-        await self.wait_until(lambda: len(self.payloads(name, pk_name, pk)) >= len(types), timeout,
-                              f"{name} {types} for {pk_name}={pk}")
+        await self.wait_until(
+            lambda: len(self.payloads(name, pk_name, pk)) >= len(types), timeout, f"{name} {types} for {pk_name}={pk}"
+        )
 
 
 class PyClient(Observer):
@@ -153,8 +168,16 @@ class PyClient(Observer):
     def _disconnect(self, reason: Any = None) -> None:
         self.observed.append(("disconnect", reason))
 
-    async def connect(self, base: str, table: str | None, token: str | None = None, *, via: str = "auth",
-                      transports: list[str] | None = None, expect_error: bool = False) -> PyClient:
+    async def connect(
+        self,
+        base: str,
+        table: str | None,
+        token: str | None = None,
+        *,
+        via: str = "auth",
+        transports: list[str] | None = None,
+        expect_error: bool = False,
+    ) -> PyClient:
         """Connect, sending the table and token as ``via`` says: ``auth`` (auth.token, no Bearer),
         ``auth_bearer``, ``header`` (Authorization + x-llana-table), ``cookie`` or ``query``."""
         headers: dict[str, str] = {}
@@ -176,8 +199,9 @@ class PyClient(Observer):
             else:
                 headers["Authorization"] = f"Bearer {token}"
         try:
-            await self.client.connect(url, headers=headers, auth=auth, transports=transports or ["websocket"],
-                                      wait_timeout=WAIT)
+            await self.client.connect(
+                url, headers=headers, auth=auth, transports=transports or ["websocket"], wait_timeout=WAIT
+            )
         except socketio.exceptions.ConnectionError:
             if not expect_error:
                 raise
@@ -206,16 +230,20 @@ class NodeClient(Observer):
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, node: str, base: str, *, script: Path = NODE_DRIVER, timeout: float = WAIT,
-                    **options: Any) -> NodeClient:
+    async def start(
+        cls, node: str, base: str, *, script: Path = NODE_DRIVER, timeout: float = WAIT, **options: Any
+    ) -> NodeClient:
         """Start ``script`` (feed_client.js) with ``options`` and wait for its connect or connect_error."""
         process = await asyncio.create_subprocess_exec(
             node, str(script), base, json.dumps(options), cwd=ROOT,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         client = cls(process)
-        await client.wait_until(lambda: client.of_kind("connect") or client.of_kind("connect_error")
-                                or client.of_kind("exit"), timeout, what=f"{script.name} connect")
+        await client.wait_until(
+            lambda: client.of_kind("connect") or client.of_kind("connect_error") or client.of_kind("exit"),
+            timeout,
+            what=f"{script.name} connect",
+        )
         return client
 
     async def _read(self) -> None:
@@ -226,8 +254,9 @@ class NodeClient(Observer):
             message = json.loads(line)
             kind = message.pop("kind")
             if kind == "event":
-                self.observed.append(("event", message["name"], message["args"][0] if len(message["args"]) == 1
-                                      else message["args"]))
+                self.observed.append(
+                    ("event", message["name"], message["args"][0] if len(message["args"]) == 1 else message["args"])
+                )
             else:
                 self.observed.append((kind, message.get("value")))
         self.stderr = await errors
@@ -253,8 +282,9 @@ class NodeClient(Observer):
         await asyncio.gather(self._reader, return_exceptions=True)
 
 
-async def py_client(stack: AsyncExitStack, base: str, table: str | None, token: str | None = None,
-                    **kwargs: Any) -> PyClient:
+async def py_client(
+    stack: AsyncExitStack, base: str, table: str | None, token: str | None = None, **kwargs: Any
+) -> PyClient:
     """A connected ``PyClient`` (see ``PyClient.connect``), closed when ``stack`` closes."""
     client = PyClient()
     stack.push_async_callback(client.close)
@@ -270,5 +300,7 @@ async def node_client(stack: AsyncExitStack, base: str, **options: Any) -> NodeC
 
 async def create_customer(base: str, token: str | None, owner: int, **fields: Any) -> str:
     """POST a new Customer owned by user ``owner``; returns its pk as a string."""
-    body = await rest(base, "POST", "/Customer/", token=token, body={"companyName": unique(), "userId": owner, **fields})
+    body = await rest(
+        base, "POST", "/Customer/", token=token, body={"companyName": unique(), "userId": owner, **fields}
+    )
     return str(body["custId"])

@@ -4,6 +4,7 @@
 cases each need a server started with that environment. Roles are changed the way an admin would: through
 the REST API (``/_llana_role/``) as ADMIN, so the server's own signals invalidate its identity cache.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -116,7 +117,9 @@ async def test_forged_token_with_the_servers_key_is_accepted(
     await client.wait_for("Customer", "custId", pk, ["INSERT"])
 
 
-async def test_missing_and_unknown_tables_are_refused(auth_server: Project, admin_token: str, clients: AsyncExitStack) -> None:
+async def test_missing_and_unknown_tables_are_refused(
+    auth_server: Project, admin_token: str, clients: AsyncExitStack
+) -> None:
     missing = await py_client(clients, auth_server.url, None, admin_token, expect_error=True)
     assert missing.error_message() == "No Table Provided In Headers[x-llana-table]"
     unknown = await py_client(clients, auth_server.url, "NoSuchTable", admin_token, expect_error=True)
@@ -128,7 +131,9 @@ async def test_missing_and_unknown_tables_are_refused(auth_server: Project, admi
 async def test_role_without_read_is_refused_with_the_reason(
     auth_server: Project, admin_token: str, user_token: str, role_rows: list[int], clients: AsyncExitStack
 ) -> None:
-    await add_role(auth_server.url, admin_token, role_rows, table="Shipper", role="USER", records="NONE", own_records="NONE")
+    await add_role(
+        auth_server.url, admin_token, role_rows, table="Shipper", role="USER", records="NONE", own_records="NONE"
+    )
     client = await py_client(clients, auth_server.url, "Shipper", user_token, expect_error=True)
     assert client.error_message() == "Table Action READ - Permission Denied For Role USER"
 
@@ -136,13 +141,16 @@ async def test_role_without_read_is_refused_with_the_reason(
 # --- who receives what ------------------------------------------------------------------------------------
 
 
-async def test_anonymous_socket_on_a_public_table(auth_server: Project, admin_token: str, clients: AsyncExitStack) -> None:
+async def test_anonymous_socket_on_a_public_table(
+    auth_server: Project, admin_token: str, clients: AsyncExitStack
+) -> None:
     """Employee is public READ (the demo seeds it, as Llana does): no token needed, events arrive."""
     python = await py_client(clients, auth_server.url, "Employee", None)
     node = await node_client(clients, auth_server.url, table="Employee", via="auth")
     assert node.of_kind("connect"), node.observed
-    body = await rest(auth_server.url, "POST", "/Employee/", token=admin_token,
-                      body={"firstName": "Ada", "lastName": unique()[:20]})
+    body = await rest(
+        auth_server.url, "POST", "/Employee/", token=admin_token, body={"firstName": "Ada", "lastName": unique()[:20]}
+    )
     pk = str(body["employeeId"])
     for client in (python, node):
         await client.wait_for("Employee", "employeeId", pk, ["INSERT"])
@@ -156,8 +164,16 @@ async def test_own_records_user_receives_only_its_rows(
     role_rows: list[int], clients: AsyncExitStack,
 ) -> None:  # fmt: skip
     base = auth_server.url
-    await add_role(base, admin_token, role_rows, table="Customer", role="USER", records="NONE",
-                   own_records="READ", identity_column="userId")
+    await add_role(
+        base,
+        admin_token,
+        role_rows,
+        table="Customer",
+        role="USER",
+        records="NONE",
+        own_records="READ",
+        identity_column="userId",
+    )
     admin = await py_client(clients, base, "Customer", admin_token)
     user = await py_client(clients, base, "Customer", user_token)
     user_node = await node_client(clients, base, table="Customer", token=user_token, via="auth")
@@ -203,7 +219,9 @@ async def test_role_revoked_while_connected_stops_events(
         await asyncio.sleep(0.2)
         if not user.payloads("Supplier", "supplierId", pk):
             break
-        assert asyncio.get_running_loop().time() < deadline, f"the revoked role still receives events{auth_server.log_tail()}"
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"the revoked role still receives events{auth_server.log_tail()}"
+        )
     after = await new_supplier()
     await admin.wait_for("Supplier", "supplierId", after, ["INSERT"])
     marker = await new_supplier()
@@ -214,12 +232,16 @@ async def test_role_revoked_while_connected_stops_events(
         assert user.events("exception")[-1][1]["message"] == "Table Action READ - Permission Denied For Role USER"
 
 
-async def test_public_table_rule_added_then_removed(auth_server: Project, admin_token: str, clients: AsyncExitStack) -> None:
+async def test_public_table_rule_added_then_removed(
+    auth_server: Project, admin_token: str, clients: AsyncExitStack
+) -> None:
     """Making Shipper public admits anonymous sockets; removing the rule disconnects them within seconds."""
     base = auth_server.url
     refused = await py_client(clients, base, "Shipper", None, expect_error=True)
     assert refused.error_message() == MISSING_TOKEN
-    rule = await rest(base, "POST", "/_llana_public_tables/", token=admin_token, body={"table": "Shipper", "access_level": "READ"})
+    rule = await rest(
+        base, "POST", "/_llana_public_tables/", token=admin_token, body={"table": "Shipper", "access_level": "READ"}
+    )
     try:
         anonymous = await py_client(clients, base, "Shipper", None)
         body = await rest(base, "POST", "/Shipper/", token=admin_token, body={"companyName": unique()})
@@ -236,7 +258,9 @@ async def test_deactivated_user_is_disconnected(
     """A user whose account is deactivated (through the API) loses its open socket."""
     base = auth_server.url
     email = f"{unique('u').replace(' ', '')}@example.com"
-    created = await rest(base, "POST", "/User/", token=admin_token, body={"email": email, "password": "pw-123456", "role": "USER"})
+    created = await rest(
+        base, "POST", "/User/", token=admin_token, body={"email": email, "password": "pw-123456", "role": "USER"}
+    )
     token = login(base, (email, "pw-123456"))
     client = await py_client(clients, base, "Customer", token)
     await rest(base, "PUT", f"/User/{created['id']}", token=admin_token, body={"is_active": False})
@@ -290,7 +314,9 @@ async def test_token_expiring_while_connected_disconnects(databases: DatabaseFac
             await client.wait_until(lambda c=client: c.of_kind("disconnect"), timeout=20, what="disconnect at expiry")
         assert node.of_kind("disconnect")[0][1] == "io server disconnect"
         for client in (python, node):
-            assert ("exception", {"status": "error", "message": "Access token expired"}) in client.events(), client.observed
+            assert ("exception", {"status": "error", "message": "Access token expired"}) in client.events(), (
+                client.observed
+            )
         again = await py_client(clients, project.url, "Customer", token, expect_error=True)
         assert again.error_message() == "Access token expired"
         await clients.aclose()

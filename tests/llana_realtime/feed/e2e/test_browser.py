@@ -4,6 +4,7 @@ The page logs in over HTTP, connects with socket.io-client's default transports 
 to WebSocket — where browsers can't send headers, so the token and table travel in ``auth``) and shows the
 event a REST write causes.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -39,7 +40,9 @@ def test_the_demo_page_is_served_with_its_vendored_client(feed_server: Project) 
     assert status == 404
 
 
-async def test_browser_shows_an_event_after_upgrading_to_websocket(feed_server: Project, clients: AsyncExitStack) -> None:
+async def test_browser_shows_an_event_after_upgrading_to_websocket(
+    feed_server: Project, clients: AsyncExitStack
+) -> None:
     node, chromium = require_node(), require_chromium()
     token = login(feed_server.url)
     with tempfile.TemporaryDirectory(prefix="llana-chromium-", ignore_cleanup_errors=True) as profile:
@@ -54,8 +57,9 @@ async def test_browser_shows_an_event_after_upgrading_to_websocket(feed_server: 
         assert connected[0][1]["polling"] is True  # the handshake went over HTTP long-polling
         pk = await create_customer(feed_server.url, token, int(claims(token)["sub"]))
         browser.send({"expect": {"kind": "INSERT", "key": "custid", "value": pk}})
-        seen = await browser.wait_until(lambda: browser.of_kind("seen") or browser.of_kind("connect_error"), 60,
-                                        "the event on the page")
+        seen = await browser.wait_until(
+            lambda: browser.of_kind("seen") or browser.of_kind("connect_error"), 60, "the event on the page"
+        )
         assert seen[0][0] == "seen", seen
         assert f'"custId":"{pk}"' in seen[0][1]["text"]
         assert seen[0][1]["transport"] == "websocket"  # …then upgraded

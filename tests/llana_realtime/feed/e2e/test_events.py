@@ -4,6 +4,7 @@ One server (``feed_server``: in-memory channel layer, soft deletes on ``deletedA
 test). Every test works on rows it creates, and checks "no event" claims with a marker: a later write that
 must arrive; a process delivers its events in order, so an unwanted earlier event would have arrived first.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,9 @@ async def test_rest_insert_update_delete_reach_python_and_node_clients(
 ) -> None:
     base = feed_server.url
     # Llana's documented client (extraHeaders + auth), polling then upgrade; and python-socketio over WebSocket.
-    node = await node_client(clients, base, table="Customer", token=admin_token, via="llana",
-                             transports=["polling", "websocket"])
+    node = await node_client(
+        clients, base, table="Customer", token=admin_token, via="llana", transports=["polling", "websocket"]
+    )
     python = await py_client(clients, base, "Customer", admin_token)
     assert node.of_kind("open")[0][1] == "polling", node.observed
     pk = await create_customer(base, admin_token, admin_id)
@@ -70,8 +72,14 @@ async def test_every_handshake_form_receives_events(
 ) -> None:
     """Token from auth.token (with or without ``Bearer``), the Authorization header or the accessToken
     cookie; table from auth, the ``x-llana-table`` header or the query string."""
-    client = await py_client(clients, feed_server.url, "Customer", admin_token, via=via,
-                             transports=["polling"] if via in ("header", "cookie") else ["websocket"])
+    client = await py_client(
+        clients,
+        feed_server.url,
+        "Customer",
+        admin_token,
+        via=via,
+        transports=["polling"] if via in ("header", "cookie") else ["websocket"],
+    )
     pk = await create_customer(feed_server.url, admin_token, admin_id)
     await client.wait_for("Customer", "custId", pk, ["INSERT"])
 
@@ -93,8 +101,13 @@ async def test_bulk_endpoints_publish_one_event_per_row(
 ) -> None:
     base = feed_server.url
     client = await py_client(clients, base, "Customer", admin_token)
-    created = await rest(base, "POST", "/Customer/", token=admin_token,
-                         body=[{"companyName": unique(), "userId": admin_id} for _ in range(3)])
+    created = await rest(
+        base,
+        "POST",
+        "/Customer/",
+        token=admin_token,
+        body=[{"companyName": unique(), "userId": admin_id} for _ in range(3)],
+    )
     pks = [str(row["custId"]) for row in created["data"]]
     assert len(pks) == 3, created
     await rest(base, "PUT", "/Customer/", token=admin_token, body=[{"custId": int(pk), "city": "Lyon"} for pk in pks])
@@ -114,8 +127,13 @@ async def test_failed_write_publishes_nothing(
     base = feed_server.url
     client = await py_client(clients, base, "Customer", admin_token)
     before = len(client.events("Customer"))
-    body = await rest(base, "POST", "/Customer/", token=admin_token,
-                      body=[{"companyName": unique(), "userId": admin_id}, {"companyName": "x" * 80, "userId": admin_id}])
+    body = await rest(
+        base,
+        "POST",
+        "/Customer/",
+        token=admin_token,
+        body=[{"companyName": unique(), "userId": admin_id}, {"companyName": "x" * 80, "userId": admin_id}],
+    )
     assert (body["successful"], body["errored"]) == (1, 1), body
     pk = str(body["data"][0]["custId"])
     marker = await create_customer(base, admin_token, admin_id)
@@ -143,7 +161,9 @@ async def test_admin_writes_publish(feed_server: Project, admin_token: str, clie
         with opener.open(base + path, data=form, timeout=30) as response:
             return str(response.geturl())
 
-    landed = await asyncio.to_thread(post, "/admin/login/?next=/admin/", {"username": "test@test.com", "password": "test"})
+    landed = await asyncio.to_thread(
+        post, "/admin/login/?next=/admin/", {"username": "test@test.com", "password": "test"}
+    )
     assert landed.rstrip("/").endswith("/admin"), landed
     role = unique("ROLE")[:20]
     await asyncio.to_thread(post, "/admin/llana/role/add/", {"role": role, "records": "READ", "table": ""})

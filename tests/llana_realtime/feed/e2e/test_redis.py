@@ -4,6 +4,7 @@ A write through either server, or by ORM code in a third process (``manage.py sh
 command or a worker would), reaches the sockets of both servers exactly once; a rolled-back transaction
 reaches nobody; a role revoked through one server takes effect on the other's sockets.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,8 +57,9 @@ async def test_a_write_on_one_server_reaches_the_other_exactly_once(
     a, b = servers
     admin_id = int(claims(admin_token)["sub"])
     on_b = await py_client(clients, b.url, "Customer", admin_token)
-    node_on_b = await node_client(clients, b.url, table="Customer", token=admin_token, via="llana",
-                                  transports=["polling", "websocket"])
+    node_on_b = await node_client(
+        clients, b.url, table="Customer", token=admin_token, via="llana", transports=["polling", "websocket"]
+    )
     on_a = await py_client(clients, a.url, "Customer", admin_token)
     pk = await create_customer(a.url, admin_token, admin_id)
     await rest(a.url, "PUT", f"/Customer/{pk}", token=admin_token, body={"city": "Graz"})
@@ -121,8 +123,13 @@ async def test_role_revoked_on_one_server_applies_on_the_other(
     a, b = servers
     user = await py_client(clients, b.url, "Supplier", login(b.url, USER))
     admin = await py_client(clients, b.url, "Supplier", admin_token)
-    role = await rest(a.url, "POST", "/_llana_role/", token=admin_token,
-                      body={"custom": True, "table": "Supplier", "role": "USER", "records": "NONE", "own_records": "NONE"})
+    role = await rest(
+        a.url,
+        "POST",
+        "/_llana_role/",
+        token=admin_token,
+        body={"custom": True, "table": "Supplier", "role": "USER", "records": "NONE", "own_records": "NONE"},
+    )
     try:
         deadline = asyncio.get_running_loop().time() + 15
         while True:

@@ -1,4 +1,5 @@
 """The official ``socket.io-client`` (Node, node_modules) against the conformance app's ``/socket.io/`` under daphne."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def run(base: str, scenario: str) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize(("scenario", "transports"), [("upgrade", ["polling", "websocket"]), ("websocket", ["websocket"])])
+@pytest.mark.parametrize(
+    ("scenario", "transports"), [("upgrade", ["polling", "websocket"]), ("websocket", ["websocket"])]
+)
 def test_emit_ack_and_binary_both_ways(conformance_server: str, scenario: str, transports: list[str]) -> None:
     result = run(conformance_server, scenario)
     assert result["transports"] == transports

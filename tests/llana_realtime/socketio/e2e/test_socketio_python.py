@@ -2,6 +2,7 @@
 
 Also: bad Socket.IO packets and a silent client close only their own connection while other clients keep working.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,9 +58,17 @@ async def check_alive(recorder: Recorder) -> None:
 
 
 @pytest.mark.parametrize("transports", [["polling"], ["polling", "websocket"], ["websocket"]])
-async def test_emit_ack_and_binary_both_ways(conformance_server: str, recorder: Recorder, transports: list[str]) -> None:
+async def test_emit_ack_and_binary_both_ways(
+    conformance_server: str, recorder: Recorder, transports: list[str]
+) -> None:
     client = recorder.client
-    await client.connect(conformance_server, transports=transports, auth={"token": "t"}, namespaces=["/", "/custom"], wait_timeout=TIMEOUT)
+    await client.connect(
+        conformance_server,
+        transports=transports,
+        auth={"token": "t"},
+        namespaces=["/", "/custom"],
+        wait_timeout=TIMEOUT,
+    )
     assert await recorder.next("/") == ("auth", ({"token": "t"},))
     assert await recorder.next("/custom") == ("auth", ({"token": "t"},))
     assert client.get_sid("/") != client.get_sid("/custom")
@@ -92,7 +101,9 @@ async def test_refused_namespace_reaches_connect_error(conformance_server: str, 
     errors: list[Any] = []
     recorder.client.on("connect_error", errors.append, namespace="/random")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await recorder.client.connect(conformance_server, transports=["websocket"], namespaces=["/random"], wait_timeout=TIMEOUT)
+        await recorder.client.connect(
+            conformance_server, transports=["websocket"], namespaces=["/random"], wait_timeout=TIMEOUT
+        )
     assert errors == [{"message": "Invalid namespace"}]
 
 
@@ -159,7 +170,9 @@ async def closed_by_server(ws: ClientConnection, *, pong: bool) -> list[str | by
     "bad",
     ["4abc", "42{}", '42abc["message-with-ack",1,"2",{"3":[false]}]', '42["message",1', "4" + "9", b"\x01\x02"],
 )
-async def test_bad_packet_over_websocket_closes_only_that_connection(conformance_server: str, recorder: Recorder, bad: str | bytes) -> None:
+async def test_bad_packet_over_websocket_closes_only_that_connection(
+    conformance_server: str, recorder: Recorder, bad: str | bytes
+) -> None:
     await recorder.client.connect(conformance_server, transports=["websocket"], wait_timeout=TIMEOUT)
     ws = await ws_handshake(conformance_server)
     await ws.send(bad)
@@ -191,7 +204,9 @@ async def test_bad_packet_over_polling_closes_the_session(conformance_server: st
     await check_alive(recorder)
 
 
-async def test_silent_client_is_closed_by_the_heartbeat_while_another_keeps_working(conformance_server: str, recorder: Recorder) -> None:
+async def test_silent_client_is_closed_by_the_heartbeat_while_another_keeps_working(
+    conformance_server: str, recorder: Recorder
+) -> None:
     await recorder.client.connect(conformance_server, transports=["websocket"], wait_timeout=TIMEOUT)
     ws = await ws_handshake(conformance_server)
     received = await closed_by_server(ws, pong=False)
@@ -211,7 +226,9 @@ async def test_broadcast_reaches_node_and_python_clients(conformance_server: str
         ready = await asyncio.wait_for(asyncio.to_thread(listener.stdout.readline), TIMEOUT)
         assert "ready" in json.loads(ready)
         for recorder in recorders:
-            await recorder.client.connect(conformance_server, transports=["websocket"], namespaces=["/custom"], wait_timeout=TIMEOUT)
+            await recorder.client.connect(
+                conformance_server, transports=["websocket"], namespaces=["/custom"], wait_timeout=TIMEOUT
+            )
             assert await recorder.next("/custom") == ("auth", ({},))
         await recorders[0].client.emit("broadcast", ("to all", b"\x05"), namespace="/custom")
         for recorder in recorders:
@@ -225,7 +242,9 @@ async def test_broadcast_reaches_node_and_python_clients(conformance_server: str
         listener.communicate(timeout=10)  # also closes the pipes
 
 
-async def test_session_without_socketio_connect_is_closed_after_the_connect_timeout(conformance_server: str, recorder: Recorder) -> None:
+async def test_session_without_socketio_connect_is_closed_after_the_connect_timeout(
+    conformance_server: str, recorder: Recorder
+) -> None:
     await recorder.client.connect(conformance_server, transports=["websocket"], wait_timeout=TIMEOUT)
     ws = await ws_connect(ws_url(conformance_server))
     opened = await asyncio.wait_for(ws.recv(), TIMEOUT)
@@ -244,7 +263,7 @@ async def test_custom_namespace_handshake_on_the_wire(conformance_server: str) -
         ack = await recv(ws)
         assert isinstance(ack, str)
         assert ack.startswith("40/custom,")
-        assert list(json.loads(ack[len("40/custom,"):])) == ["sid"]
+        assert list(json.loads(ack[len("40/custom,") :])) == ["sid"]
         assert await recv(ws) == '42/custom,["auth",{"token":"123"}]'
         await ws.send("40/random,")
         assert await recv(ws) == '44/random,{"message":"Invalid namespace"}'
@@ -259,12 +278,24 @@ async def test_custom_namespace_handshake_on_the_wire(conformance_server: str) -
 WIRE_EXCHANGES = [
     (['42["message",1,"2",{"3":[true]}]'], ['42["message-back",1,"2",{"3":[true]}]']),
     (
-        ['452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]', b"\x01\x02\x03", b"\x04\x05\x06"],
-        ['452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]', b"\x01\x02\x03", b"\x04\x05\x06"],
+        [
+            '452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+            b"\x01\x02\x03",
+            b"\x04\x05\x06",
+        ],
+        [
+            '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+            b"\x01\x02\x03",
+            b"\x04\x05\x06",
+        ],
     ),
     (['42456["message-with-ack",1,"2",{"3":[false]}]'], ['43456[1,"2",{"3":[false]}]']),
     (
-        ['452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]', b"\x01\x02\x03", b"\x04\x05\x06"],
+        [
+            '452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+            b"\x01\x02\x03",
+            b"\x04\x05\x06",
+        ],
         ['462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]', b"\x01\x02\x03", b"\x04\x05\x06"],
     ),
     # leave /custom (no trailing comma, as the reference suite sends it), then talk on /
@@ -273,7 +304,9 @@ WIRE_EXCHANGES = [
 
 
 @pytest.mark.parametrize(("sent", "expected"), WIRE_EXCHANGES)
-async def test_reference_suite_exchanges_on_the_wire(conformance_server: str, sent: list[str | bytes], expected: list[str | bytes] | None) -> None:
+async def test_reference_suite_exchanges_on_the_wire(
+    conformance_server: str, sent: list[str | bytes], expected: list[str | bytes] | None
+) -> None:
     ws = await ws_handshake(conformance_server)
     try:
         if expected is None:  # the namespace round trip
