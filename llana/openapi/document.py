@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models
 
+from llana.api.query import OPERATORS
 from llana.registry import Column, Table, registry, related_model
 from llana.settings import llana_settings
 
@@ -25,21 +26,6 @@ ERROR_RESPONSES = {
     "403": "Not permitted for your role.",
     "404": "Unknown table or row.",
 }
-FILTER_OPERATORS = (
-    "equals",
-    "not_equals",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "like",
-    "not_like",
-    "in",
-    "not_in",
-    "null",
-    "not_null",
-    "search",
-)
 
 
 def api_version() -> str:
@@ -333,7 +319,7 @@ def table_paths(table: Table) -> dict[str, Any]:
     }
     filters = (
         f"Filter with `column[operator]=value` (or `column=value` for equals) on the columns {columns}. "
-        f"Operators: {', '.join(f'`{op}`' for op in FILTER_OPERATORS)}. "
+        f"Operators: {', '.join(f'`{op}`' for op in OPERATORS)}. "
         "`in`/`not_in` take comma-separated values; `null`/`not_null` need no value."
     )
     many_input = {"type": "array", "items": ref(f"{name}_input")}
