@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # console scripts sit next to the interpreter
 APP = "bench.engineio_memory:application"
 
 if os.environ.get("LLANA_BENCH_APP") == "1":  # imported by the ASGI server

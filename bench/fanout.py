@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # console scripts sit next to the interpreter
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SERVERS: dict[str, list[str]] = {
