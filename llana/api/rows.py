@@ -63,6 +63,14 @@ class RelationPlan:
         if not decision.allowed:
             raise Forbidden(f"Relation {name} is not permitted: {decision.message}")
         self.decision = decision
+        self.join = related.columns[self.relation.column]
+        self.org_column = table.columns[self.relation.org_column]
+        # The related rows show the join value (their pk, their place under a parent): a join column the
+        # caller may not see, on either side, refuses the relation (``docs/rest-api.md``, "Permissions").
+        if not column_visible(self.org_column, parent_fields):
+            raise Forbidden(f"Relation {name} is not permitted: column {self.org_column.name} is not permitted")
+        if not column_visible(self.join, decision.fields):
+            raise Forbidden(f"Relation {name} is not permitted: column {name}.{self.join.name} is not permitted")
         columns: list[Column] | None = None
         if wanted is not None:
             columns = []
@@ -79,8 +87,6 @@ class RelationPlan:
         named = {f[len(prefix) :] for f in parent_fields or () if f.startswith(prefix)}
         if named:
             self.columns = [c for c in self.columns if c.name in named or c.primary_key]
-        self.join = related.columns[self.relation.column]
-        self.org_column = table.columns[self.relation.org_column]
         self.build = RowBuilder(self.columns)
 
     def keys(self, values: Iterable[Any]) -> list[Any]:
