@@ -160,3 +160,12 @@ def test_admin_reads_every_relation(rows: dict[str, Any]) -> None:
     body = admin.get(f"/SalesOrder/{rows['order'].pk}?relations=Customer,Employee").json()
     assert [c["custId"] for c in body["Customer"]] == [rows["customer"].pk]
     assert [e["employeeId"] for e in body["Employee"]] == [rows["employee"].pk]
+
+
+def test_schema_lists_only_the_relations_the_caller_may_follow(user: Caller) -> None:
+    limit("SalesOrder", "orderId,freight,employeeId")
+    Role.objects.create(custom=True, table="Shipper", role="USER", records="NONE")
+    relations = {r["table"] for r in user.get("/SalesOrder/schema").json()["relations"]}
+    assert relations == {"Employee"}  # Customer: custId hidden; Shipper: not readable
+    columns = {c["field"] for c in user.get("/SalesOrder/schema").json()["columns"]}
+    assert columns == {"orderId", "freight", "employeeId"}
