@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     # Bytes a WebSocket client may leave unsent in the ASGI server's write buffer (it does not read) before it
     # is disconnected; for servers whose send() never waits (daphne, uvicorn's websockets-sansio).
     "MAX_BUFFERED_BYTES": 1_048_576,
+    # A table event / permission change is published after the write commits; a channel layer that does not
+    # answer within this many ms is given up on (logged), so a broker outage never holds a committed request.
+    "PUBLISH_TIMEOUT": 2000,
 }
 
 

@@ -19,7 +19,7 @@ from llana.api.convert import RowBuilder
 from llana.api.query import Selection, column_visible
 from llana.exceptions import BadRequest, Forbidden
 from llana.permissions.engine import Decision
-from llana.registry import Column, Table, get_table
+from llana.registry import Column, Relation, Table, get_table
 from llana.settings import llana_settings
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,14 @@ class RelationPlan:
         if not decision.allowed:
             raise Forbidden(f"Relation {name} is not permitted: {decision.message}")
         self.decision = decision
+        self.join = related.columns[self.relation.column]
+        self.org_column = table.columns[self.relation.org_column]
+        # The related rows show the join value (their pk, their place under a parent): a join column the
+        # caller may not see, on either side, refuses the relation (``docs/rest-api.md``, "Permissions").
+        if not column_visible(self.org_column, parent_fields):
+            raise Forbidden(f"Relation {name} is not permitted: column {self.org_column.name} is not permitted")
+        if not column_visible(self.join, decision.fields):
+            raise Forbidden(f"Relation {name} is not permitted: column {name}.{self.join.name} is not permitted")
         columns: list[Column] | None = None
         if wanted is not None:
             columns = []
@@ -79,8 +87,6 @@ class RelationPlan:
         named = {f[len(prefix) :] for f in parent_fields or () if f.startswith(prefix)}
         if named:
             self.columns = [c for c in self.columns if c.name in named or c.primary_key]
-        self.join = related.columns[self.relation.column]
-        self.org_column = table.columns[self.relation.org_column]
         self.build = RowBuilder(self.columns)
 
     def keys(self, values: Iterable[Any]) -> list[Any]:
@@ -118,6 +124,22 @@ class RelationPlan:
         for values in qs.values_list(*attnames):
             groups.setdefault(str(values[at]), []).append(self.build(values))
         return groups
+
+
+def followable_relations(table: Table, decision: Decision, read_decision: Callable[[str], Decision]) -> list[Relation]:
+    """The relations of ``table`` the caller may follow: the related table is readable and both join columns
+    are visible (``RelationPlan`` refuses the others); what ``/T/schema`` lists."""
+    found = []
+    for relation in table.relations.values():
+        related = get_table(relation.table)
+        org_column = table.columns.get(relation.org_column)
+        if related is None or org_column is None or not column_visible(org_column, decision.fields):
+            continue
+        related_decision = read_decision(related.name)
+        join = related.columns.get(relation.column)
+        if related_decision.allowed and join is not None and column_visible(join, related_decision.fields):
+            found.append(relation)
+    return found
 
 
 def relation_plans(

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from llana.api.convert import instance_row, instance_values
 from llana.api.pagination import pagination
 from llana.api.query import parse_list_query, parse_one_query, single_values
-from llana.api.rows import allowed_columns, fetch_rows, relation_plans, visible_queryset
+from llana.api.rows import allowed_columns, fetch_rows, followable_relations, relation_plans, visible_queryset
 from llana.api.writes import apply_item, check_item, delete, find, parse_pk, save
 from llana.auth.authentication import LlanaAuthentication
 from llana.auth.credentials import MISSING_TOKEN_MESSAGE
@@ -187,7 +187,7 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
                 "table": self.table.name,
                 "primary_key": self.table.pk.name,
                 "columns": [column_schema(c) for c in columns],
-                "relations": [r.as_dict() for r in self.table.relations.values()],
+                "relations": [r.as_dict() for r in followable_relations(self.table, decision, self.read_decision)],
                 **self.request_id(),
             }
         )

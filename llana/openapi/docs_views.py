@@ -3,6 +3,11 @@
 The page is rendered on the server from the OpenAPI document (``llana.openapi.document``) by a small template:
 no JavaScript and no CDN, so it works offline. With ``LLANA["SKIP_DOCS"]`` both URLs answer
 ``{"version": "..."}`` only, as Llana does.
+
+Both describe only what the caller may read: the request is authenticated as any API request
+(``llana.auth.authentication.identify()``: a bearer token, the access-token cookie or an API key) and each
+table is described through the caller's ``READ`` decision. Anonymous readers see the public tables.
+The answers vary with the credentials (``Vary``) and are never stored by shared caches.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.csrf import csrf_exempt
 
+from llana.auth.authentication import identify
 from llana.exceptions import error_body
 from llana.openapi.document import api_version, build_document
+from llana.permissions.engine import Decision, Level
 from llana.settings import llana_settings
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -159,14 +167,35 @@ def admin_url() -> str | None:
         return None
 
 
+def caller_document(request: HttpRequest) -> dict[str, Any]:
+    """The OpenAPI document as the request's caller may read it."""
+    _, identity = identify(request)
+    policy = llana_settings.PERMISSION_POLICY()
+
+    def read(table: str) -> Decision:
+        return policy.decide(identity, table, Level.READ)
+
+    return build_document(read=read)
+
+
+def per_caller(response: HttpResponse) -> HttpResponse:
+    """Mark a per-caller answer: it varies with the credentials and is for the caller only."""
+    vary = ["Authorization", "Cookie"]
+    if str(llana_settings.API_KEY_LOCATION).upper() == "HEADER":
+        vary.append(str(llana_settings.API_KEY_NAME))
+    patch_vary_headers(response, vary)
+    patch_cache_control(response, private=True)
+    return response
+
+
 @csrf_exempt
 def openapi_view(request: HttpRequest) -> HttpResponse:
-    """``GET /openapi.json``: the OpenAPI 3.1 document of every exposed table."""
+    """``GET /openapi.json``: the OpenAPI 3.1 document of the tables the caller may read."""
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     if llana_settings.SKIP_DOCS:
         return version_only()
-    return JsonResponse(build_document(), json_dumps_params={"ensure_ascii": False})
+    return per_caller(JsonResponse(caller_document(request), json_dumps_params={"ensure_ascii": False}))
 
 
 @csrf_exempt
@@ -176,7 +205,7 @@ def docs_view(request: HttpRequest) -> HttpResponse:
         return method_not_allowed(request)
     if llana_settings.SKIP_DOCS:
         return version_only()
-    document = build_document()
+    document = caller_document(request)
     schemes = document["components"]["securitySchemes"]
     sections = outline(document)
     context = {
@@ -194,4 +223,4 @@ def docs_view(request: HttpRequest) -> HttpResponse:
             (s["name"] for s in sections if s["table"] and not s["name"].startswith("_")), "Customer"
         ),
     }
-    return HttpResponse(render_to_string("llana/docs.html", context, request=request))
+    return per_caller(HttpResponse(render_to_string("llana/docs.html", context, request=request)))

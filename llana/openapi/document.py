@@ -5,17 +5,26 @@ delete) and ``/T/schema``, with a row schema ``T`` and an input schema ``T_input
 columns; plus ``/tables`` and the ``/auth/*`` endpoints, and the ``bearerAuth`` (JWT) and
 ``apiKeyAuth`` security schemes. drf-spectacular is not used: the API has one viewset for every
 table, so the per-table paths and schemas only exist in the registry.
+
+The document describes what its reader may read (``build_document(read=...)``): a table the caller's
+``READ`` decision refuses is left out entirely (its name, paths, schemas and the relations naming it),
+and a described table shows only the columns of the decision's ``fields`` (plus the pk). So an anonymous
+reader sees the public tables only, and the system tables (``_llana_*``) appear only to callers who may
+read them (``docs/security-data.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from llana.api.query import OPERATORS
+from llana.api.query import OPERATORS, column_visible
+from llana.permissions.engine import Decision
 from llana.registry import Column, Table, registry, related_model
 from llana.settings import llana_settings
 
@@ -489,9 +498,37 @@ def auth_paths(user_table: str | None) -> dict[str, Any]:
     }
 
 
-def build_document(title: str | None = None) -> dict[str, Any]:
-    """The OpenAPI document for the current registry and settings (a plain JSON-safe dict)."""
+def readable_tables(read: Callable[[str], Decision] | None) -> dict[str, Table]:
+    """The registry as the reader may see it: tables its READ ``read(name)`` allows (every table when
+    ``read`` is None), each cut to the decision's fields and to relations between described tables."""
     tables = registry()
+    if read is None:
+        return dict(tables)
+    decisions = {name: read(name) for name in tables}
+    described = {name for name, decision in decisions.items() if decision.allowed}
+
+    def visible(table: str, column: str) -> bool:
+        found = tables[table].columns.get(column)
+        return found is not None and column_visible(found, decisions[table].fields)
+
+    return {
+        name: replace(
+            tables[name],
+            columns={k: c for k, c in tables[name].columns.items() if column_visible(c, decisions[name].fields)},
+            relations={
+                k: r
+                for k, r in tables[name].relations.items()
+                if r.table in described and visible(name, r.org_column) and visible(r.table, r.column)
+            },
+        )
+        for name in sorted(described)
+    }
+
+
+def build_document(title: str | None = None, read: Callable[[str], Decision] | None = None) -> dict[str, Any]:
+    """The OpenAPI document for the current registry and settings (a plain JSON-safe dict), describing the
+    tables the reader's ``read(table)`` decision allows (``readable_tables()``; None: every table)."""
+    tables = readable_tables(read)
     schemas = common_schemas()
     paths: dict[str, Any] = {
         "/tables": {

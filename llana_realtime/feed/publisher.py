@@ -46,6 +46,7 @@ from llana_realtime.feed.events import (
     table_group_name,
 )
 from llana_realtime.feed.namespace import feed
+from llana_realtime.settings import realtime_settings
 from llana_realtime.socketio.pubsub import cross_process_layer
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,15 @@ def _send(group: str, message: dict[str, Any]) -> None:
     except RuntimeError:
         loop = None
     if loop is not None:  # called from the event loop's own thread: can't block it
-        task = loop.create_task(layer.group_send(group, message))
+        task = loop.create_task(_group_send(layer, group, message))
         task.add_done_callback(_log_failure)
         return
-    async_to_sync(layer.group_send)(group, message)
+    async_to_sync(_group_send)(layer, group, message)
+
+
+async def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
+    # Bounded: a broker that accepts the connection but never answers would hold the committed request forever.
+    await asyncio.wait_for(layer.group_send(group, message), realtime_settings.PUBLISH_TIMEOUT / 1000)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from drf_spectacular.validation import validate_schema
 
+from llana.auth.tokens import RefreshToken
 from llana.openapi.document import api_version, build_document
 from llana.registry import registry
+from tests.llana.auth_support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +107,8 @@ def test_soft_delete_tables_document_hard(settings) -> None:  # type: ignore[no-
 
 
 def test_docs_page_renders_offline(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/")
+    admin = make_user("root@test.com", "ADMIN")  # the page describes what its reader may read
+    response = client.get("/", HTTP_AUTHORIZATION="Bearer " + str(RefreshToken.for_user(admin).access_token))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     html = response.content.decode()
