@@ -3,10 +3,10 @@
 Drives ``project.asgi.application`` directly with CONCURRENCY requests in flight (plain ASGI scopes, on
 uvloop) and prints the process CPU milliseconds per request: the server-side cost of Django's ASGI path
 plus the view, without the HTTP server or the load generator. Environment as ``bench/run_rest.sh``
-(``DATABASE_URL`` of a database loaded by ``llana_demo``, ``SKIP_AUTH=true``, ``DJANGO_DEBUG=false`` and
+(``DATABASE_URL`` of a database loaded by ``llana_demo``, ``SKIP_AUTH=true``, ``SKIP_AUTH_ACKNOWLEDGED=true``, ``DJANGO_DEBUG=false`` and
 then a ``DJANGO_SECRET_KEY``).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/llana_bench SKIP_AUTH=true DJANGO_DEBUG=false \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/llana_bench SKIP_AUTH=true SKIP_AUTH_ACKNOWLEDGED=true DJANGO_DEBUG=false \\
         DJANGO_SECRET_KEY=<50 random characters> python bench/rest_inprocess.py --path '/SalesOrder/?limit=20'
 """
 

@@ -23,6 +23,7 @@ SOAK_MINUTES="${SOAK_MINUTES:-0}"
 OPS="${OPS:-list,get,create,update}"
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/llana_bench}"
 export SKIP_AUTH=true
+export SKIP_AUTH_ACKNOWLEDGED=true  # SKIP_AUTH with DEBUG off: meant here (llana.E201)
 export DJANGO_DEBUG=false
 export DJANGO_SECRET_KEY="bench-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export LLANA_LOG_LEVEL=WARNING

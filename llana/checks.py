@@ -10,9 +10,10 @@ from django.core import checks
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.management.base import SystemCheckError
 
+from llana.auth.throttling import parse_rate
 from llana.auth.tokens import parse_duration, signing_key
 from llana.hosts import parse_hosts
-from llana.settings import IMPORT_STRINGS, llana_settings
+from llana.settings import BOOLEAN_SETTINGS, IMPORT_STRINGS, llana_settings, parse_bool
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +43,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 # --- authentication and authorization: ids llana.E010–E019, llana.W010–W019 --------------
 
 INSECURE_KEYS = {"S$3cr3tK3y", "S$3cr3tK3yRefresh", "secret", "changeme"}
+MIN_KEY_LENGTH = 32
 
 
 def jwt_key_is_insecure(key: str) -> bool:
     """Django's ``django-insecure-`` keys, Llana's built-in defaults, and anything under 32 characters."""
-    return key.startswith("django-insecure") or key in INSECURE_KEYS or len(key) < 32
+    return key.startswith("django-insecure") or key in INSECURE_KEYS or len(key) < MIN_KEY_LENGTH
 
 
 def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    if not settings.DEBUG and not llana_settings.SKIP_AUTH and jwt_key_is_insecure(signing_key()):
+    # Also with DEBUG on: a public key lets anyone sign an ADMIN token (docs/security.md).
+    if jwt_key_is_insecure(signing_key()):
         messages.append(
             Error(
                 "The JWT signing key is insecure (a django-insecure/default key, or shorter than 32 characters).",
-                hint="Set LLANA['JWT_KEY'] (JWT_KEY) or SECRET_KEY to a long random value; "
-                "insecure keys are only accepted with DEBUG = True.",
+                hint="Set LLANA['JWT_KEY'] (JWT_KEY) or SECRET_KEY to a long random value, or leave "
+                "DJANGO_SECRET_KEY unset in the example project to get a generated one.",
                 id="llana.E010",
             )
         )
+    messages.extend(check_security_settings())
     location = str(llana_settings.API_KEY_LOCATION).upper()
     if location not in ("HEADER", "QUERY", "BODY"):
         messages.append(
@@ -141,6 +145,63 @@ def check_auth_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="llana.W010",
             )
         )
+    return messages
+
+
+# --- security settings: ids llana.E201–E209 ---------------------------------------------------------
+
+
+def check_security_settings() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    raw = getattr(settings, "LLANA", {})
+    if str(llana_settings.JWT_KEY or "") and jwt_key_is_insecure(str(settings.SECRET_KEY)):
+        messages.append(
+            Error(
+                "SECRET_KEY is insecure (a django-insecure/default key, or shorter than 32 characters).",
+                hint="It signs sessions and the admin's cookies even when LLANA['JWT_KEY'] signs the tokens: "
+                "set DJANGO_SECRET_KEY to a long random value.",
+                id="llana.E203",
+            )
+        )
+    for name in BOOLEAN_SETTINGS:
+        if name in raw:
+            try:
+                parse_bool(raw[name])
+            except ValueError as exc:
+                messages.append(
+                    Error(f"LLANA[{name!r}]: {exc}.", hint=f"Set LLANA[{name!r}] to True or False.", id="llana.E202")
+                )
+    if llana_settings.SKIP_AUTH and not settings.DEBUG and not llana_settings.SKIP_AUTH_ACKNOWLEDGED:
+        messages.append(
+            Error(
+                "SKIP_AUTH is on with DEBUG off: every caller may read and write every table, the system "
+                "tables (roles, API keys) included.",
+                hint="Turn SKIP_AUTH off, or say it is meant with LLANA['SKIP_AUTH_ACKNOWLEDGED'] = True "
+                "(SKIP_AUTH_ACKNOWLEDGED=true).",
+                id="llana.E201",
+            )
+        )
+    rates = llana_settings.LOGIN_THROTTLE_RATES
+    if rates is not None and not isinstance(rates, dict):
+        messages.append(
+            Error(
+                f"LLANA['LOGIN_THROTTLE_RATES'] must be a dict or None, got {rates!r}.",
+                hint="e.g. {'account': '10/min', 'address': '30/min'}.",
+                id="llana.E204",
+            )
+        )
+        rates = {}
+    for scope, rate in (rates or {}).items():
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            messages.append(
+                Error(
+                    f"LLANA['LOGIN_THROTTLE_RATES'][{scope!r}]: {exc}.",
+                    hint="Give {'account': '10/min', 'address': '30/min'}-style rates, or None for no limit.",
+                    id="llana.E204",
+                )
+            )
     return messages
 
 

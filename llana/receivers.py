@@ -9,6 +9,7 @@
 - The table registry (``llana.registry``) is rebuilt after a ``_llana_relation`` row changes or when
   ``LLANA``, ``AUTH_USER_MODEL`` or ``INSTALLED_APPS`` is overridden (tests).
 - The JWT backend (``llana.auth.tokens``) is rebuilt when ``LLANA`` or ``SECRET_KEY`` changes.
+- A user's tokens are revoked when their password changes or they are deactivated (``llana.auth.revocation``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from llana.auth import revocation
 from llana.auth.tokens import clear_backend_cache
 from llana.models import PublicTable, Relation, Role
 from llana.permissions.cache import invalidate, watched_user_fields
@@ -71,3 +73,4 @@ def connect() -> None:
     post_save.connect(relation_changed, sender=Relation, dispatch_uid="llana.registry.relation_saved")
     post_delete.connect(relation_changed, sender=Relation, dispatch_uid="llana.registry.relation_deleted")
     setting_changed.connect(setting_was_changed, dispatch_uid="llana.receivers.setting_changed")
+    revocation.connect()

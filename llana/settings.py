@@ -66,10 +66,31 @@ DEFAULTS: dict[str, Any] = {
     ],
     # The permission policy of the REST endpoints: Llana's roles engine.
     "PERMISSION_POLICY": "llana.permissions.engine.RolePolicy",
+    # SKIP_AUTH with DEBUG off is a startup error (llana.E201) unless this says it is meant.
+    "SKIP_AUTH_ACKNOWLEDGED": False,
+    # Failed logins allowed per account (the username) and per client address: "<n>/<s|m|h|d>"; None = no limit.
+    "LOGIN_THROTTLE_RATES": {"account": "10/min", "address": "30/min"},
 }
 
 # Settings given as import strings (a dotted path, or a list of them).
 IMPORT_STRINGS = ("AUTHENTICATION_CLASSES", "PERMISSION_POLICY")
+
+# Boolean settings: True/False, or the words true/1/yes/on and false/0/no/off (any case), as the
+# environment variables; any other value is left as given and reported by llana.E202.
+BOOLEAN_SETTINGS = ("SKIP_AUTH", "SKIP_AUTH_ACKNOWLEDGED", "SKIP_DOCS", "AUTH_COOKIES_SECURE", "SEED_DEFAULT_ROLES")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(value: Any) -> bool:
+    """``True``/``False``, ``1``/``0`` or one of the words above; raises ``ValueError`` for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ValueError(f"{value!r} is not a boolean (true/1/yes/on or false/0/no/off)")
 
 
 class LlanaSettings:
@@ -81,6 +102,11 @@ class LlanaSettings:
         value = getattr(settings, "LLANA", {}).get(name, DEFAULTS[name])
         if name in IMPORT_STRINGS:
             value = perform_import(value, name)
+        if name in BOOLEAN_SETTINGS:
+            try:
+                value = parse_bool(value)
+            except ValueError:
+                value = False  # llana.E202 (which reads the raw value) refuses to start
         setattr(self, name, value)
         return value
 

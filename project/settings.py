@@ -11,13 +11,15 @@ from pathlib import Path
 
 import dj_database_url
 
-from project.env import env, env_bool, env_int, env_list, put, redis_url
+from project.env import env, env_bool, env_int, env_list, put, put_bool, redis_url, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-# A development-only key; set DJANGO_SECRET_KEY in production (llana's checks refuse this key outside DEBUG).
-SECRET_KEY = env("DJANGO_SECRET_KEY", "django-insecure-llana-demo-only")
+# DJANGO_SECRET_KEY, else a random key generated on first run and kept in DJANGO_SECRET_KEY_FILE (default
+# .secret_key next to the default SQLite file, git-ignored, mode 0600). There is no public default key:
+# it also signs the JWTs (unless JWT_KEY is set), and llana's checks refuse known or short keys (docs/security.md).
+SECRET_KEY = secret_key("DJANGO_SECRET_KEY", Path(env("DJANGO_SECRET_KEY_FILE") or BASE_DIR / ".secret_key"))
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
 INSTALLED_APPS = [
@@ -134,10 +136,9 @@ put(LLANA, "API_KEY_NAME", "AUTH_USER_API_KEY_NAME")
 put(LLANA, "CACHE_IDENTITY_DATA_TTL", "CACHE_IDENTITY_DATA_TTL")
 put(LLANA, "CACHE_WS_IDENTITY_DATA_TTL", "CACHE_WS_IDENTITY_DATA_TTL")
 put(LLANA, "DOCS_TITLE", "DOCS_TITLE")
-if env("SKIP_DOCS") is not None:
-    LLANA["SKIP_DOCS"] = (env("SKIP_DOCS") or "").strip().lower() not in {"0", "false", "no", "off"}
-if env("SKIP_AUTH") is not None:
-    LLANA["SKIP_AUTH"] = env("SKIP_AUTH") == "true"  # exactly "true", as in Llana
+put_bool(LLANA, "SKIP_DOCS", "SKIP_DOCS")
+put_bool(LLANA, "SKIP_AUTH", "SKIP_AUTH")
+put_bool(LLANA, "SKIP_AUTH_ACKNOWLEDGED", "SKIP_AUTH_ACKNOWLEDGED")
 if env("HOSTS") is not None:
     LLANA["HOSTS"] = env_list("HOSTS")
 

@@ -2,7 +2,8 @@
 
 ``POST /auth/login`` ``{"username", "password"}`` → ``{"access_token", "expires_in",
 "refresh_token_expires_in", "refresh_token"}`` + ``accessToken``/``refreshToken`` cookies;
-``POST /auth/refresh`` (cookie or ``{"refresh_token"}``) → the same, rotating the refresh token;
+``POST /auth/refresh`` (cookie or ``{"refresh_token"}``) → the same, rotating the refresh token (each
+refresh token works once, also under concurrent use; none works after a password change);
 ``POST /auth/logout`` → 201 ``{"success": true}``, cookies cleared, refresh token blacklisted;
 ``GET /auth/profile`` → the caller's user row, through the same rules as ``GET /<user table>/<id>``.
 """
@@ -26,8 +27,11 @@ from rest_framework_simplejwt.exceptions import TokenError
 from llana.api.views import JSONOnlyNegotiation, LlanaAPIView, TableViewSet
 from llana.auth.credentials import ACCESS_COOKIE, REFRESH_COOKIE
 from llana.auth.identities import user_can_authenticate
+from llana.auth.throttling import LoginThrottle
 from llana.auth.tokens import (
     RefreshToken,
+    consume_refresh_token,
+    credential_matches,
     token_body,
     tokens_for_user,
     user_pk_from_payload,
@@ -108,9 +112,12 @@ class LoginView(_TokenView):
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise Unauthorized()
+        throttle = LoginThrottle(request, username)
+        throttle.check()  # 429 with Retry-After after too many failures for this account or address
         user = authenticate(request._request, username=username, password=password)
         if user is None or not user_can_authenticate(user):
             raise Unauthorized()
+        throttle.succeeded()
         update_last_login(type(user), user)
         logger.info("Login of user %s", user.pk)
         return self.tokens_response(request, tokens_for_user(user))
@@ -127,10 +134,10 @@ class RefreshView(_TokenView):
             raise Unauthorized("Invalid refresh token") from None
         user_model = get_user_model()
         user = user_model._default_manager.filter(pk=user_pk_from_payload(refresh.payload)).first()
-        if user is None or not user_can_authenticate(user):
+        if user is None or not user_can_authenticate(user) or not credential_matches(refresh.payload, user):
             raise Unauthorized("Invalid refresh token")
-        if hasattr(refresh, "blacklist"):
-            refresh.blacklist()  # rotation: each refresh token works once
+        if not consume_refresh_token(refresh):  # rotation: each refresh token works once
+            raise Unauthorized("Invalid refresh token")
         return self.tokens_response(request, token_body(RefreshToken.for_user(user)))
 
 

@@ -26,7 +26,16 @@ from llana.api.convert import instance_row, instance_values
 from llana.api.pagination import pagination
 from llana.api.query import parse_list_query, parse_one_query, single_values
 from llana.api.rows import allowed_columns, fetch_rows, followable_relations, relation_plans, visible_queryset
-from llana.api.writes import apply_item, check_item, delete, find, parse_pk, save
+from llana.api.writes import (
+    apply_item,
+    check_item,
+    check_own_password_change,
+    delete,
+    find,
+    parse_pk,
+    save,
+    split_current_password,
+)
 from llana.auth.authentication import LlanaAuthentication
 from llana.auth.credentials import MISSING_TOKEN_MESSAGE
 from llana.auth.identities import Identity
@@ -217,9 +226,11 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
     # --- update -------------------------------------------------------------------------------------
 
     def update_item(self, pk: Any, item: Any, restriction_decision: Any) -> dict[str, Any]:
+        item, current_password = split_current_password(self.table, item)
         item = check_item(self.table, item)
         pk_value = parse_pk(self.table, pk)
         instance = find(self.table, visible_queryset(self.table, restriction_decision), pk_value)
+        check_own_password_change(self.table, instance, item, self.request.user, current_password)
         columns = list(self.table.columns.values())
         stored = dict(zip([c.name for c in columns], instance_values(instance, columns), strict=True))
         decision = self.decide(self.table.name, Level.WRITE, data={**stored, **item})

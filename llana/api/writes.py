@@ -62,6 +62,35 @@ def is_password(instance: models.Model, column: Column) -> bool:
     return column.hidden and column.attname == "password" and hasattr(instance, "set_password")
 
 
+CURRENT_PASSWORD = "currentPassword"
+
+
+def split_current_password(table: Table, item: Any) -> tuple[Any, Any]:
+    """``item`` without the ``currentPassword`` key (user tables only), and that key's value."""
+    if isinstance(item, dict) and CURRENT_PASSWORD in item and hasattr(table.model, "check_password"):
+        item = dict(item)
+        return item, item.pop(CURRENT_PASSWORD)
+    return item, None
+
+
+def check_own_password_change(
+    table: Table, instance: models.Model, item: dict[str, Any], caller: Any, current: Any
+) -> None:
+    """Changing one's own password needs the current one in ``currentPassword`` (400 otherwise), so a
+    stolen token can't lock the owner out; changing another user's password (an admin) does not."""
+    if caller is None or getattr(caller, "pk", None) is None or type(instance) is not type(caller):
+        return
+    if instance.pk != caller.pk:
+        return
+    if not any((c := body_column(table, key)) is not None and is_password(instance, c) for key in item):
+        return
+    if not isinstance(current, str) or not current:
+        message = "Required to change your own password"
+        raise BadRequest(f"{CURRENT_PASSWORD}: {message}", {CURRENT_PASSWORD: [message]})
+    if not instance.check_password(current):  # type: ignore[attr-defined]
+        raise BadRequest(f"{CURRENT_PASSWORD}: Incorrect password", {CURRENT_PASSWORD: ["Incorrect password"]})
+
+
 def apply_item(table: Table, instance: models.Model, item: dict[str, Any], creating: bool) -> dict[str, list[str]]:
     """Set the item's values on ``instance`` (converted per column); returns the problems by column."""
     errors: dict[str, list[str]] = {}

@@ -10,17 +10,21 @@ model's ``LLANA["ROLE_FIELD"]`` value; else the names of its groups.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.crypto import constant_time_compare
 
 from llana.auth.credentials import MISSING_TOKEN_MESSAGE
 from llana.auth.tokens import (
+    CREDENTIAL_CLAIM,
     FAILED_MESSAGE,
     InvalidAccessToken,
+    credential_matches,
+    credential_of,
     user_pk_from_payload,
     verify_access_token,
 )
@@ -36,6 +40,8 @@ class Identity:
 
     ``error`` is ``(status, message)`` explaining why a caller is anonymous (bad token, bad API key);
     it becomes the 401 when no public rule admits the request. ``websocket`` selects the socket TTL.
+    ``credential`` is the ``cred`` claim of the token it came from: pass it back to
+    ``identity_for_user_pk()`` when re-checking, so a password change ends the identity.
     """
 
     user_pk: str | None = None
@@ -43,6 +49,7 @@ class Identity:
     skip_auth: bool = False
     error: tuple[int, str] | None = None
     websocket: bool = False
+    credential: str | None = field(default=None, compare=False)
 
     @classmethod
     def anonymous(cls, error: tuple[int, str] | None = None, *, websocket: bool = False) -> Identity:
@@ -110,12 +117,13 @@ def identity_for_user(user: Any, *, websocket: bool = False) -> Identity:
     return Identity(user_pk=pk, roles=roles, websocket=websocket)
 
 
-def identity_for_user_pk(pk: Any, *, websocket: bool = False) -> Identity:
+def identity_for_user_pk(pk: Any, *, websocket: bool = False, credential: str | None = None) -> Identity:
     """The identity of the user with this pk (e.g. a token's ``sub``); anonymous with an error when
-    the user no longer exists or is inactive. Cached, so sockets can re-check it on every event."""
+    the user no longer exists or is inactive, or when ``credential`` (a token's ``cred`` claim) was made
+    for another password. Cached, so sockets can re-check it on every event."""
     ttl = Identity(websocket=websocket).ttl
 
-    def load() -> list[str] | None:
+    def load() -> dict[str, Any] | None:
         user_model = get_user_model()
         try:
             user = user_model._default_manager.get(pk=pk)
@@ -126,12 +134,12 @@ def identity_for_user_pk(pk: Any, *, websocket: bool = False) -> Identity:
             return None
         if not user_can_authenticate(user):  # inactive or soft-deleted
             return None
-        return sorted(user_roles(user))
+        return {"roles": sorted(user_roles(user)), "credential": credential_of(user)}
 
-    roles = cache.get_or_compute("user", str(pk), ttl, load)
-    if roles is None:
+    found = cache.get_or_compute("user", str(pk), ttl, load)
+    if found is None or (credential is not None and not constant_time_compare(credential, found["credential"])):
         return Identity.anonymous((401, FAILED_MESSAGE), websocket=websocket)
-    return Identity(user_pk=str(pk), roles=frozenset(roles), websocket=websocket)
+    return Identity(user_pk=str(pk), roles=frozenset(found["roles"]), websocket=websocket, credential=credential)
 
 
 def identity_for_token(token: str | None, *, websocket: bool = True) -> Identity:
@@ -154,7 +162,10 @@ def identity_and_expiry_for_token(token: str | None, *, websocket: bool = True) 
         payload = verify_access_token(token)
     except InvalidAccessToken as exc:
         return Identity.anonymous((401, str(exc)), websocket=websocket), None
-    identity = identity_for_user_pk(user_pk_from_payload(payload), websocket=websocket)
+    credential = payload.get(CREDENTIAL_CLAIM)
+    identity = identity_for_user_pk(
+        user_pk_from_payload(payload), websocket=websocket, credential=None if credential is None else str(credential)
+    )
     exp = payload.get("exp")
     expires_at = float(exp) if identity.user_pk is not None and isinstance(exp, int | float) else None
     return identity, expires_at
@@ -168,6 +179,6 @@ def user_for_token(token: str) -> Any:
         user = user_model._default_manager.get(pk=user_pk_from_payload(payload))
     except (user_model.DoesNotExist, ValueError, TypeError):
         raise InvalidAccessToken(FAILED_MESSAGE) from None
-    if not user_can_authenticate(user):
-        raise InvalidAccessToken(FAILED_MESSAGE)
+    if not user_can_authenticate(user) or not credential_matches(payload, user):
+        raise InvalidAccessToken(FAILED_MESSAGE)  # inactive, soft-deleted, or the password changed since
     return user

@@ -6,8 +6,13 @@
   parsed by ``parse_duration()`` (``30s``, ``15m``, ``1h``, ``14d``, ``2w`` or plain seconds).
 - Claims: Llana's ``sub`` (the user's pk as a string) and ``email`` (when the user has an email field),
   plus simplejwt's ``token_type``, ``jti``, ``iat``, ``exp`` and ``user_id`` (for its blacklist).
+- ``cred``: a fragment of an HMAC (keyed by the signing key) of the user's password hash. Changing the
+  password changes it, so the user's earlier tokens stop working: at once over REST, which loads the user
+  on every request, and at the next identity check on sockets (``docs/security.md``). Tokens without the
+  claim (issued before it existed) are accepted until they expire.
 - Refresh tokens are recorded and blacklisted by ``rest_framework_simplejwt.token_blacklist`` when that
-  app is installed (``llana.W010`` warns otherwise).
+  app is installed (``llana.W010`` warns otherwise); ``consume_refresh_token()`` blacklists one
+  atomically, so of concurrent refreshes with one token exactly one succeeds.
 
 ``verify_access_token(raw)`` returns the payload or raises ``InvalidAccessToken`` with Llana's messages
 (``Access token expired`` / ``Authentication Failed``); HTTP authentication and the socket handshake
@@ -23,6 +28,8 @@ from typing import Any
 
 import jwt
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -35,6 +42,7 @@ from llana.settings import llana_settings
 
 ALGORITHM = "HS256"
 EXPIRED_MESSAGE = "Access token expired"
+CREDENTIAL_CLAIM = "cred"
 FAILED_MESSAGE = "Authentication Failed"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -90,6 +98,20 @@ def clear_backend_cache(**kwargs: Any) -> None:
     _backend.cache_clear()
 
 
+def credential_of(user: Any) -> str:
+    """The ``cred`` claim of ``user``'s tokens: changes whenever the user's password (hash) changes."""
+    password = str(getattr(user, "password", "") or "")
+    return salted_hmac("llana.auth.tokens.credential", password, secret=signing_key(), algorithm="sha256").hexdigest()[
+        :20
+    ]
+
+
+def credential_matches(payload: dict[str, Any], user: Any) -> bool:
+    """False when the token's ``cred`` claim was made for another password of ``user``."""
+    claim = payload.get(CREDENTIAL_CLAIM)
+    return claim is None or constant_time_compare(str(claim), credential_of(user))
+
+
 class _LlanaToken(Token):
     """Mixin: llana's backend (key, algorithm) and Llana's claims."""
 
@@ -105,6 +127,7 @@ class _LlanaToken(Token):
         email = getattr(user, getattr(user, "EMAIL_FIELD", "email"), None)
         if email:
             token["email"] = str(email)
+        token[CREDENTIAL_CLAIM] = credential_of(user)
         if hasattr(token, "blacklist"):  # simplejwt's token_blacklist app is installed
             # Imported here: the blacklist app is optional, and its models can't be imported when it is not installed.
             from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -117,6 +140,34 @@ class _LlanaToken(Token):
                 expires_at=datetime_from_epoch(token["exp"]),
             )
         return token
+
+
+def consume_refresh_token(token: Any) -> bool:
+    """Blacklist refresh ``token`` in one database transaction; False when it already was.
+
+    The blacklist row is unique per token (a one-to-one key), so of several concurrent callers with the
+    same token exactly one inserts it, on every database; the others get ``IntegrityError`` (after waiting
+    for the winner's lock where the database locks). A no-op returning True without simplejwt's blacklist app.
+    """
+    if not hasattr(token, "blacklist"):
+        return True
+    # Imported here: the blacklist app is optional, and its models can't be imported when it is not installed.
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    jti = token[api_settings.JTI_CLAIM]
+    outstanding = OutstandingToken.objects.filter(jti=jti).first()
+    if outstanding is None:  # issued before the blacklist app was installed
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=jti, defaults={"token": str(token), "expires_at": datetime_from_epoch(token["exp"])}
+        )
+    try:
+        # One INSERT, no read before it in the transaction: SQLite then waits for a concurrent writer's
+        # lock (its busy timeout) instead of failing, and every database enforces the unique key.
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        return False
+    return True
 
 
 class AccessToken(_LlanaToken, SimpleAccessToken):
