@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.management.base import SystemCheckError
 
 from llana.auth.tokens import parse_duration, signing_key
-from llana.hosts import parse_hosts
+from llana.hosts import check_proxy_headers, parse_hosts
 from llana.settings import IMPORT_STRINGS, llana_settings
 
 logger = logging.getLogger(__name__)
@@ -171,3 +171,4 @@ def register() -> None:
     """Register llana's checks with Django (called by ``LlanaConfig.ready()``)."""
     checks.register(check_settings)
     checks.register(check_auth_settings)
+    checks.register(check_proxy_headers)
