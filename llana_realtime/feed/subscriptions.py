@@ -257,7 +257,7 @@ class Subscriptions:
         self.remove(socket)
         if not socket.connected:
             return
-        logger.info("Table feed: disconnecting socket %s: %s", socket.sid, message)
+        logger.debug("Table feed: disconnecting socket %s: %s", socket.sid, message)
         await socket.emit(EXCEPTION_EVENT, {"status": "error", "message": message})
         await socket.disconnect()
 
