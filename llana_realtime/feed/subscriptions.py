@@ -8,7 +8,7 @@ carries (no database work per socket or per event), the Socket.IO frame is encod
 the same for every room) and each admitted room gets it through ``Manager.send_to_room``.
 
 Permission changes (``llana_permissions_changed``) re-evaluate each distinct identity once (not once per
-socket) and move sockets to their new access room, or disconnect those that lost READ; one process-wide
+socket; only the identities of the message's ``users`` when it names some) and move sockets to their new access room, or disconnect those that lost READ; one process-wide
 timer disconnects sockets whose token expired. Why fan-out works this way: docs/realtime.md ("Design").
 
 Revocation is exact: table events and permission changes reach a process through the same channel, in the
@@ -73,6 +73,8 @@ class Subscriptions:
         self._timer_at = 0.0
         self._recompute: asyncio.Task[None] | None = None
         self._recompute_again = False
+        self._recompute_all = False  # what the next recompute covers: everyone, or these user pks
+        self._recompute_users: set[str] = set()
         self._held: list[dict[str, Any]] | None = None  # table events held during a recompute
         self._hold_overflowed = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -152,6 +154,7 @@ class Subscriptions:
             self._loop = loop
             self._members, self._expiry, self._timer = {}, [], None
             self._recompute, self._held, self._hold_overflowed = None, None, False
+            self._recompute_all, self._recompute_users = False, set()
 
     # -- events ----------------------------------------------------------------------------------------
 
@@ -197,14 +200,21 @@ class Subscriptions:
     # -- permission changes ---------------------------------------------------------------------------
 
     def llana_permissions_changed(self, message: dict[str, Any] | None = None) -> None:
-        """Schedule one recompute of every distinct identity's access (coalescing bursts)."""
+        """Schedule one recompute of the distinct identities' access (coalescing bursts): of every identity,
+        or of the identities of the message's ``users`` (user pks) only."""
         self.generation += 1
-        self.schedule_recompute()
+        users = (message or {}).get("users")
+        self.schedule_recompute(users if isinstance(users, list) else None)
 
-    def schedule_recompute(self) -> None:
-        """Re-evaluate every socket soon; table events arriving meanwhile are held until it is applied."""
+    def schedule_recompute(self, users: list[Any] | None = None) -> None:
+        """Re-evaluate every socket (or those of ``users``) soon; table events arriving meanwhile are held
+        until it is applied."""
         if not self._members:
             return
+        if users is None:
+            self._recompute_all = True
+        else:
+            self._recompute_users.update(str(pk) for pk in users)
         if self._held is None:
             self._held = []
         if self._recompute is not None and not self._recompute.done():
@@ -248,10 +258,16 @@ class Subscriptions:
         Identities are evaluated in batches (one ``database_sync_to_async`` call per batch), so a
         process with thousands of users doesn't hold Django's shared thread for long at a time.
         """
+        everyone, users = self._recompute_all, self._recompute_users
+        self._recompute_all, self._recompute_users = False, set()
+        if not everyone and not users:
+            everyone = True  # a direct call (tests, tools)
         by_identity: dict[Identity, dict[str, list[Socket]]] = {}
         for socket, subscription in self._members.items():
-            by_identity.setdefault(subscription.identity, {}).setdefault(subscription.table, []).append(socket)
-        await database_sync_to_async(forget_local_cache)()
+            identity = subscription.identity
+            if everyone or identity.user_pk in users:
+                by_identity.setdefault(identity, {}).setdefault(subscription.table, []).append(socket)
+        await database_sync_to_async(forget_local_cache)(None if everyone else users)
         pending = [(identity, list(tables)) for identity, tables in by_identity.items()]
         for start in range(0, len(pending), self.RECOMPUTE_BATCH):
             batch = pending[start : start + self.RECOMPUTE_BATCH]

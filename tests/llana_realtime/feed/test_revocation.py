@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
+from llana.auth.identities import Identity
 from llana.models import PublicTable, Role
+from llana_realtime.feed import subscriptions as subscriptions_module
+from llana_realtime.feed.access import reevaluate_many
 from llana_realtime.feed.namespace import feed
 from llana_realtime.feed.subscriptions import RESYNC_MESSAGE
 from project.demo.models import Customer, User
@@ -149,5 +152,53 @@ async def test_an_overflowing_hold_disconnects_instead_of_dropping_silently(monk
         await client.wait_disconnect(timeout=10)
         assert client.disconnected
         assert client.events[-1] == ("exception", {"status": "error", "message": RESYNC_MESSAGE})
+    finally:
+        await client.close()
+
+
+# --- targeted re-checks ---------------------------------------------------------------------------------------
+
+
+async def test_a_user_change_rechecks_only_that_users_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str | None] = []
+
+    def recording(batch: list[tuple[Identity, list[str]]]) -> Any:
+        checked.extend(identity.user_pk for identity, _ in batch)
+        return reevaluate_many(batch)
+
+    monkeypatch.setattr(subscriptions_module, "reevaluate_many", recording)
+    ann, bob = await make_user("ann@x.com"), await make_user("bob@x.com")
+    clients = [await follow(ann), await follow(bob)]
+    try:
+        generation = feed.subscriptions.generation
+
+        def edit_profile() -> None:  # a full save() that changes no standing: nothing to re-check
+            ann.first_name = "Ann"
+            ann.save()
+
+        await database_sync_to_async(edit_profile)()
+        await database_sync_to_async(_deactivated)(ann)
+        await clients[0].wait_disconnect()
+        assert clients[0].disconnected
+        assert feed.subscriptions.generation == generation + 1  # the deactivation only
+        assert checked == [str(ann.pk)]
+        assert not clients[1].disconnected
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_failed_recheck_disconnects_instead_of_delivering(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(batch: list[tuple[Identity, list[str]]]) -> Any:
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setattr(subscriptions_module, "reevaluate_many", broken)
+    user = await make_user("follower@x.com")
+    client = await follow(user)
+    try:
+        await database_sync_to_async(_role_none)(user)
+        await client.wait_disconnect()
+        assert client.disconnected
+        assert client.events == [("exception", {"status": "error", "message": RESYNC_MESSAGE})]
     finally:
         await client.close()
