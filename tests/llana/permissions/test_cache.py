@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from llana.auth.identities import Identity, identity_for_user_pk
+from llana.auth.tokens import AccessToken
 from llana.models import PublicTable, Role
 from llana.permissions import cache
 from llana.permissions.engine import Level, decide
@@ -253,3 +254,19 @@ def test_deleting_a_user_names_only_that_user(
     with django_capture_on_commit_callbacks(execute=True):
         alice.delete()
     assert invalidations == [{"signal": cache.permissions_invalidated, "sender": None, "users": [str(pk)]}]
+
+
+def test_rest_self_updates_invalidate_nothing(
+    invalidations: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """``PUT /User/<me>`` changing a profile field (as a USER may, own records) neither bumps the version nor
+    notifies the realtime feed, however often it is repeated."""
+    alice = make_user("alice@test.com")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(alice)}")
+    version = cache.version()
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.put(f"/User/{alice.pk}", {"firstName": f"Alice {n}"}, content_type="application/json")
+        assert response.status_code == 200, response.content
+    assert invalidations == []
+    assert cache.version() == version
