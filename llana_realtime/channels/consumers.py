@@ -247,6 +247,9 @@ class EngineIOPollingApp:
         if origin is None or not self.server.allowed_origin(origin, scope_header(scope, b"host")):
             await refuse(send, Refused(FORBIDDEN, 403), cors)
             return
+        if not scope_allowed(scope):
+            await refuse(send, Refused(FORBIDDEN, 403), [])
+            return
         requested = scope_header(scope, b"access-control-request-headers")
         extra = [(b"access-control-allow-methods", b"GET, POST, OPTIONS"), (b"access-control-max-age", b"86400")]
         if requested:

@@ -66,6 +66,8 @@ class App:
 async def test_hosts_refuse_the_polling_handshake() -> None:
     app = App()
     assert error(await app.request("GET", Q, REFUSED)) == (403, FORBIDDEN)
+    origin = [(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")]
+    assert error(await app.request("OPTIONS", Q, REFUSED, origin)) == (403, FORBIDDEN)  # CORS preflight
     assert app.server.sockets == {}
     assert app.handler.calls == []
     await app.handshake(ALLOWED)
