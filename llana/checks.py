@@ -12,7 +12,7 @@ from django.core.management.base import SystemCheckError
 
 from llana.auth.throttling import parse_rate
 from llana.auth.tokens import parse_duration, signing_key
-from llana.hosts import parse_hosts
+from llana.hosts import check_proxy_headers, parse_hosts
 from llana.settings import BOOLEAN_SETTINGS, IMPORT_STRINGS, llana_settings, parse_bool
 
 logger = logging.getLogger(__name__)
@@ -232,3 +232,4 @@ def register() -> None:
     """Register llana's checks with Django (called by ``LlanaConfig.ready()``)."""
     checks.register(check_settings)
     checks.register(check_auth_settings)
+    checks.register(check_proxy_headers)

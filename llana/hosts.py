@@ -8,6 +8,13 @@ The client address is the TCP peer (``REMOTE_ADDR`` / the ASGI ``scope["client"]
 ``X-Forwarded-For``: the right-most entry, the one your proxy appended). Without that setting, proxy
 headers are ignored: they are client-controlled and would let anyone pass.
 
+An ASGI server may rewrite the peer from a proxy header before the application sees it: uvicorn does by
+default (``--proxy-headers``, trusting ``X-Forwarded-For`` from ``--forwarded-allow-ips``, 127.0.0.1),
+daphne with ``--proxy-headers``. Such a rewritten peer carries port 0 (the header has no port) and the
+request still carries the header: without ``TRUSTED_PROXY_HEADER`` that address came from the client, so it
+is treated as unknown and refused whenever HOSTS is set (with one warning naming the fix: run uvicorn with
+``--no-proxy-headers``, or set ``TRUSTED_PROXY_HEADER``). See docs/security-realtime.md, "HOSTS and proxies".
+
 - ``HostsMiddleware``: put it first in ``MIDDLEWARE``; refused requests get 403 JSON ``Forbidden``.
 - ``scope_allowed(scope)``: the same check for an ASGI scope (the Socket.IO handshake calls it).
 """
@@ -16,10 +23,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from django.core.checks import CheckMessage, Warning
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from llana.auth.credentials import scope_header
@@ -87,34 +96,84 @@ def _from_header(value: str | None) -> str | None:
     return value.split(",")[-1].strip() or None
 
 
+#: Headers an ASGI server's proxy support reads the client address from (uvicorn, daphne ``--proxy-headers``).
+PROXY_HEADERS = ("x-forwarded-for", "x-real-ip")
+_warned_rewritten = False
+
+
+def _rewritten(port: Any, has_header: bool) -> bool:
+    """Did the ASGI server replace the peer with a proxy header's address (port 0 and the header present)?"""
+    global _warned_rewritten
+    if not has_header or str(port) != "0":
+        return False
+    if not _warned_rewritten:
+        _warned_rewritten = True
+        logger.warning(
+            "The ASGI server took the client address from a proxy header (X-Forwarded-For) that Llana does "
+            "not trust: HOSTS refuses such requests. Run uvicorn with --no-proxy-headers (daphne without "
+            "--proxy-headers), or set LLANA['TRUSTED_PROXY_HEADER'] behind a reverse proxy."
+        )
+    return True
+
+
 def request_address(request: HttpRequest) -> str | None:
-    """The client address of a Django request: the trusted proxy header if configured, else the peer."""
+    """The client address of a Django request: the trusted proxy header if configured, else the peer
+    (``None`` when the ASGI server rewrote the peer from an untrusted proxy header)."""
     header = llana_settings.TRUSTED_PROXY_HEADER
     if header:
         return _from_header(request.headers.get(header))
-    return request.META.get("REMOTE_ADDR")
+    meta = request.META
+    if "REMOTE_PORT" in meta and _rewritten(meta["REMOTE_PORT"], any(h in request.headers for h in PROXY_HEADERS)):
+        return None
+    return meta.get("REMOTE_ADDR")
 
 
-def scope_address(scope: dict[str, Any]) -> str | None:
+def scope_address(scope: Mapping[str, Any]) -> str | None:
     """The client address of an ASGI scope (HTTP or WebSocket), by the same rule."""
     header = llana_settings.TRUSTED_PROXY_HEADER
     if header:
         return _from_header(scope_header(scope, header.lower().encode("latin-1")))
     client = scope.get("client")
-    return client[0] if client else None
+    if not client:
+        return None
+    if len(client) > 1 and _rewritten(client[1], any(scope_header(scope, h.encode()) for h in PROXY_HEADERS)):
+        return None
+    return client[0]
 
 
 def request_allowed(request: HttpRequest) -> bool:
-    return address_allowed(request_address(request))
+    return not allowed_networks() or address_allowed(request_address(request))
 
 
-def scope_allowed(scope: dict[str, Any]) -> bool:
+def scope_allowed(scope: Mapping[str, Any]) -> bool:
     """May the client of this ASGI scope connect? (For the Socket.IO handshake: refuse with ``Forbidden``.)"""
-    return address_allowed(scope_address(scope))
+    return not allowed_networks() or address_allowed(scope_address(scope))
 
 
 def forbidden_response() -> HttpResponse:
     return JsonResponse(error_body(403, FORBIDDEN), status=403)
+
+
+def under_uvicorn_with_proxy_headers(argv: list[str] | None = None) -> bool:
+    """Is this process a ``uvicorn`` command that rewrites the peer from ``X-Forwarded-For`` (its default)?"""
+    argv = sys.argv if argv is None else argv
+    if not argv or not argv[0].replace("\\", "/").rsplit("/", 1)[-1].startswith("uvicorn"):
+        return False
+    return "--no-proxy-headers" not in argv
+
+
+def check_proxy_headers(app_configs: Any = None, argv: list[str] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """``llana.W301``: HOSTS is set and uvicorn runs with its proxy headers on (at startup, by ``asgi.py``)."""
+    if not llana_settings.HOSTS or llana_settings.TRUSTED_PROXY_HEADER or not under_uvicorn_with_proxy_headers(argv):
+        return []
+    return [
+        Warning(
+            "uvicorn takes the client address from X-Forwarded-For (--proxy-headers is its default): HOSTS "
+            "refuses every request whose address it rewrote.",
+            hint="Run uvicorn with --no-proxy-headers (behind a reverse proxy, also set LLANA['TRUSTED_PROXY_HEADER']).",
+            id="llana.W301",
+        )
+    ]
 
 
 class HostsMiddleware(HybridMiddleware):

@@ -6,8 +6,9 @@ publish should defer with ``transaction.on_commit`` (as for ``post_save``). The 
 publish ``DELETE`` instead of ``UPDATE``.
 
 ``permissions_invalidated(sender=None)``: sent by ``llana.permissions.cache.invalidate()`` after the
-identity cache was dropped (roles, public tables, groups or a user's standing changed). Inside a
-transaction, defer work to its commit. Code holding decisions longer than a request listens to it.
+identity cache was dropped (roles, public tables, groups or a user's standing changed); with
+``users=[pk, ...]`` (strings) when only those users' standing changed. Inside a transaction, defer work to
+its commit. Code holding decisions longer than a request listens to it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The one ASGI entry point: Django over HTTP, Socket.IO (llana_realtime) over HTTP long-polling and WebSocket.
 
 Serve it with ``daphne project.asgi:application`` (or, for production, ``uvicorn project.asgi:application
---loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off``).
+--loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off --no-proxy-headers``).
 ``realtime_application()`` runs the system checks, mounts ``llana_realtime.socketio.server.default_server`` (on which
 apps register their namespaces) at ``LLANA_REALTIME["PATH"]`` (default ``/socket.io/``) and sends every
 other HTTP path to Django.

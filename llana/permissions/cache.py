@@ -12,6 +12,11 @@ the transaction can't keep them).
 decisions longer than a request listens to; the realtime feed (``llana_realtime.feed.publisher``) re-checks its
 open sockets in every process. Call ``invalidate()`` yourself after changing roles, groups or users
 without model signals (``QuerySet.update()``, raw SQL).
+
+A change of one user's standing (its role field, ``is_active``, ``is_superuser``, password, soft delete,
+groups, or its deletion) is narrower: ``invalidate(users=[pk])`` drops only that user's entries (the
+compiled rules, shared by role, stay) and the signal carries ``users``, so the feed re-checks only that
+user's sockets. Role, public-table and group changes stay global.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import caches
@@ -47,10 +52,22 @@ def version() -> int:
     return int(value)
 
 
-def invalidate(*, notify: bool = True) -> None:
+#: The entries of one user (``llana.auth.identities``): its roles, and its identity by pk.
+USER_KINDS = ("roles", "user")
+
+
+def invalidate(*, notify: bool = True, users: Iterable[Any] | None = None) -> None:
     """Drop every cached identity and permission (all processes sharing the cache), then send
-    ``permissions_invalidated`` unless ``notify`` is False (a process-local refresh, not a change)."""
+    ``permissions_invalidated`` unless ``notify`` is False (a process-local refresh, not a change).
+
+    With ``users`` (user pks), drop only those users' entries, and send ``users`` (as strings) along."""
     cache = _cache()
+    if users is not None:
+        pks = sorted({str(pk) for pk in users})
+        cache.delete_many([_key(kind, pk) for pk in pks for kind in USER_KINDS])
+        if notify:
+            permissions_invalidated.send(sender=None, users=pks)
+        return
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # no counter yet
@@ -77,9 +94,9 @@ def get_or_compute(kind: str, part: str, ttl: int, compute: Callable[[], Any]) -
 
 
 def watched_user_fields(user_model: Any) -> set[str]:
-    """The user fields whose change invalidates the cache (names, attnames and columns): ``is_active``,
-    ``is_superuser``, ``groups``, ``ROLE_FIELD`` and ``SOFT_DELETE_COLUMN``."""
-    watched = {"is_active", "is_superuser", "groups"}
+    """The user fields whose change invalidates the user's cache entries (names, attnames and columns):
+    ``is_active``, ``is_superuser``, ``password``, ``groups``, ``ROLE_FIELD`` and ``SOFT_DELETE_COLUMN``."""
+    watched = {"is_active", "is_superuser", "password", "groups"}
     for name in (llana_settings.ROLE_FIELD, llana_settings.SOFT_DELETE_COLUMN):
         if not name:
             continue

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from llana.auth.credentials import scope_header
+from llana.auth.credentials import ACCESS_COOKIE, scope_cookie, scope_header
+from llana.hosts import scope_address, scope_allowed
 from llana_realtime.channels.scope import (
     Message,
     Receive,
@@ -68,14 +70,41 @@ class Refused(Exception):
         self.status = status
 
 
+def same_client(session: Mapping[str, Any], request: Mapping[str, Any]) -> bool:
+    """May ``request`` (a poll, a POST or a WebSocket upgrade naming a ``sid``) act for the session opened by
+    ``session``? The client address (as HOSTS judges it) must be the same, and a credential the request carries
+    (``Authorization`` header, ``accessToken`` cookie) must be the session's own: a ``sid`` alone is not
+    enough. A request without a credential is not refused for that (a browser's WebSocket upgrade cannot
+    repeat the ``Authorization`` header of its polls)."""
+    if scope_address(session) != scope_address(request):
+        return False
+    for credential in (_authorization, _access_cookie):
+        presented = credential(request)
+        if presented is not None and not hmac.compare_digest(presented, credential(session) or ""):
+            return False
+    return True
+
+
+def _authorization(scope: Mapping[str, Any]) -> str | None:
+    return scope_header(scope, b"authorization")
+
+
+def _access_cookie(scope: Mapping[str, Any]) -> str | None:
+    return scope_cookie(scope, ACCESS_COOKIE)
+
+
 def verify(server: EngineIOServer, scope: Scope, query: dict[str, str], *, websocket: bool) -> EngineIOSocket | None:
     """Validate an Engine.IO request as the reference server's ``verify()`` does; the session for a ``sid``.
 
-    Raises ``Refused`` with the reference error code.
+    Also refuses (``Forbidden``, 403) a client address outside ``LLANA["HOSTS"]``, and a request for a
+    ``sid`` from another client (``same_client``). Raises ``Refused`` with the reference error code.
     """
     transport = query.get("transport")
     if transport not in TRANSPORTS:
         raise Refused(UNKNOWN_TRANSPORT)
+    if not scope_allowed(scope):
+        logger.warning("engine.io: refused a request from %s (not in HOSTS)", scope_address(scope) or "<unknown>")
+        raise Refused(FORBIDDEN, 403)
     origin = scope_header(scope, b"origin")
     if origin is not None and not server.allowed_origin(origin, scope_header(scope, b"host")):
         raise Refused(FORBIDDEN, 403)
@@ -86,6 +115,12 @@ def verify(server: EngineIOServer, scope: Scope, query: dict[str, str], *, webso
         socket = server.get(sid)
         if socket is None:
             raise Refused(UNKNOWN_SID)
+        if not same_client(socket.scope, scope):
+            logger.warning(
+                "engine.io: refused a request for a session of another client (from %s)",
+                scope_address(scope) or "<unknown>",
+            )
+            raise Refused(FORBIDDEN, 403)
         if not websocket and (transport != "polling" or socket.transport != "polling"):
             raise Refused(BAD_REQUEST)  # e.g. a poll after the upgrade
         return socket
@@ -211,6 +246,9 @@ class EngineIOPollingApp:
         origin = scope_header(scope, b"origin")
         if origin is None or not self.server.allowed_origin(origin, scope_header(scope, b"host")):
             await refuse(send, Refused(FORBIDDEN, 403), cors)
+            return
+        if not scope_allowed(scope):
+            await refuse(send, Refused(FORBIDDEN, 403), [])
             return
         requested = scope_header(scope, b"access-control-request-headers")
         extra = [(b"access-control-allow-methods", b"GET, POST, OPTIONS"), (b"access-control-max-age", b"86400")]

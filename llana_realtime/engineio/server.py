@@ -80,7 +80,7 @@ class EngineIOServer:
         (action,) = session.open(now=asyncio.get_running_loop().time())
         assert isinstance(action, s.Send)
         self.heartbeat.schedule(socket)
-        logger.info("engine.io %s: open (%s)", socket.sid, transport)
+        logger.debug("engine.io %s: open (%s)", socket.sid, transport)
         return socket, action.packet
 
     async def close_all(self, reason: str = s.SERVER_DISCONNECT) -> None:

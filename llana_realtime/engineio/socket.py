@@ -145,7 +145,7 @@ class EngineIOSocket:
             try:
                 await self.server.handler.engineio_connect(self)
             except Exception:
-                logger.exception("engine.io %s: connect handler failed", self.sid)
+                logger.exception("engine.io: connect handler failed")
                 self._terminate(HANDLER_ERROR, graceful=True)
         finally:
             self._release()
@@ -154,9 +154,7 @@ class EngineIOSocket:
 
     def _push(self, packet: Packet | str | bytes) -> None:
         if len(self.queue) >= self.server.outgoing_queue_size:
-            logger.warning(
-                "engine.io %s: closed, %s (%d packets unread)", self.sid, OUTGOING_QUEUE_FULL, len(self.queue)
-            )
+            logger.warning("engine.io: closed, %s (%d packets unread)", OUTGOING_QUEUE_FULL, len(self.queue))
             self._terminate(OUTGOING_QUEUE_FULL, graceful=False)
             return
         self.queue.append(packet)
@@ -186,7 +184,7 @@ class EngineIOSocket:
             self._upgrade_ws = None
         if self.websocket is not None:
             self.server.writer.schedule(self)  # writes what is left, then closes the transport
-        logger.info("engine.io %s: closed (%s)", self.sid, reason)
+        logger.debug("engine.io %s: closed (%s)", self.sid, reason)
         if self._connected:
             spawn(self._disconnected(reason))
 
@@ -223,7 +221,7 @@ class EngineIOSocket:
             try:
                 await self.server.handler.engineio_disconnect(self, reason)
             except Exception:
-                logger.exception("engine.io %s: disconnect handler failed", self.sid)
+                logger.exception("engine.io: disconnect handler failed")
         finally:
             self._release()
 
@@ -235,7 +233,7 @@ class EngineIOSocket:
             try:
                 await self.server.handler.engineio_message(self, data)
             except Exception:
-                logger.exception("engine.io %s: message handler failed", self.sid)
+                logger.exception("engine.io: message handler failed")
                 self._terminate(HANDLER_ERROR, graceful=True)
         finally:
             self._release()
@@ -286,7 +284,7 @@ class EngineIOSocket:
         a close packet, as the reference engine.io server does).
         """
         if self._poll is not None:
-            logger.warning("engine.io %s: overlapping polling GETs, closing", self.sid)
+            logger.warning("engine.io: overlapping polling GETs, closing")
             self._terminate(s.TRANSPORT_ERROR, graceful=False)
             raise PollError("overlapping GET")
         pending: asyncio.Future[str] | None = None
@@ -323,7 +321,7 @@ class EngineIOSocket:
         close the session.
         """
         if self._posting:
-            logger.warning("engine.io %s: overlapping polling POSTs, closing", self.sid)
+            logger.warning("engine.io: overlapping polling POSTs, closing")
             self._terminate(s.TRANSPORT_ERROR, graceful=False)
             raise PollError("overlapping POST")
         self._posting = True
@@ -331,7 +329,7 @@ class EngineIOSocket:
             try:
                 packets = decode_payload(body, max_payload=self.session.max_payload)
             except ProtocolError as exc:
-                logger.warning("engine.io %s: bad polling payload, closing: %s", self.sid, exc)
+                logger.warning("engine.io: bad polling payload, closing: %s", exc)
                 self._terminate(s.PARSE_ERROR, graceful=False)
                 raise
             for packet in packets:
@@ -343,7 +341,7 @@ class EngineIOSocket:
 
     def payload_too_large(self) -> None:
         """A POST body over ``maxPayload`` (not read to its end): close the session."""
-        logger.warning("engine.io %s: polling payload over maxPayload, closing", self.sid)
+        logger.warning("engine.io: polling payload over maxPayload, closing")
         self._terminate(s.PARSE_ERROR, graceful=False)
 
     # -- WebSocket --------------------------------------------------------------------------------------------
@@ -364,7 +362,7 @@ class EngineIOSocket:
                 raise EngineIOError(f"frame of {size} bytes exceeds maxPayload {self.session.max_payload}")
             packet = decode_packet(frame)
         except ProtocolError as exc:
-            logger.warning("engine.io %s: bad websocket frame, closing: %s", self.sid, exc)
+            logger.warning("engine.io: bad websocket frame, closing: %s", exc)
             if upgrading:
                 await self._run(self.session.abort_upgrade())
             else:
@@ -380,7 +378,7 @@ class EngineIOSocket:
         try:
             self.session.start_upgrade()
         except ProtocolError as exc:
-            logger.warning("engine.io %s: upgrade refused: %s", self.sid, exc)
+            logger.warning("engine.io: upgrade refused: %s", exc)
             return False
         self._upgrade_ws = ws
         asyncio.get_running_loop().call_later(UPGRADE_TIMEOUT, self._upgrade_timeout, ws)
@@ -388,7 +386,7 @@ class EngineIOSocket:
 
     def _upgrade_timeout(self, ws: WebSocketTransport) -> None:
         if ws is self._upgrade_ws and not self.session.closed:
-            logger.warning("engine.io %s: upgrade not completed in %ss, aborted", self.sid, UPGRADE_TIMEOUT)
+            logger.warning("engine.io: upgrade not completed in %ss, aborted", UPGRADE_TIMEOUT)
             self._upgrade_ws = None
             self.session.abort_upgrade()
             self.server.spawn(ws.close_transport())

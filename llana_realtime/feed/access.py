@@ -77,10 +77,11 @@ def room_name(table: str, access: ReadAccess) -> str:
     return f"table:{table}:{access.key}"
 
 
-def forget_local_cache() -> None:
-    """A permission change made in another process can't have invalidated a process-local cache: do it here."""
+def forget_local_cache(users: Iterable[str] | None = None) -> None:
+    """A permission change made in another process can't have invalidated a process-local cache: do it here
+    (only the entries of ``users`` when the change concerned those users)."""
     if isinstance(caches[llana_settings.CACHE_ALIAS], LocMemCache):
-        cache.invalidate(notify=False)  # a refresh, not a change: notifying would loop back here
+        cache.invalidate(notify=False, users=users)  # a refresh, not a change: notifying would loop back here
 
 
 def reevaluate_many(
@@ -93,7 +94,7 @@ def reevaluate(identity: Identity, tables: Iterable[str]) -> tuple[Identity, dic
     """The identity as it is now (roles, user still active) and its access on each table (sync)."""
     current = identity
     if identity.user_pk is not None:
-        current = identity_for_user_pk(identity.user_pk, websocket=True)
+        current = identity_for_user_pk(identity.user_pk, websocket=True, credential=identity.credential)
         if current.user_pk is None:  # deleted or deactivated user
             message = current.error[1] if current.error else "Authentication Failed"
             return current, dict.fromkeys(tables, (None, message))

@@ -124,7 +124,7 @@ class TableFeed(Namespace):
         subscription = await database_sync_to_async(authorize)(table, token_from_handshake(scope, auth))
         # If the client leaves meanwhile, the server still calls on_disconnect (which removes it again).
         await subscriptions.add(socket, subscription, generation)
-        logger.info("Table feed: socket %s follows %s", socket.sid, table)
+        logger.debug("Table feed: socket %s follows %s", socket.sid, table)
         return None
 
     async def on_disconnect(self, socket: Socket, reason: str) -> None:

@@ -12,7 +12,8 @@ into socket re-checks, and the functions that publish them (one channel-layer me
 - ``llana.signals.permissions_invalidated`` (sent when a ``Role``, ``PublicTable``, ``Group``, a user's
   group membership or a user's role / ``is_active`` / ``is_superuser`` / soft-delete column changes, on
   commit, or by a manual ``llana.permissions.cache.invalidate()``) publishes ``llana.permissions_changed``, so every
-  process re-checks its open sockets. ``llana.permissions.cache`` owns the list of what counts as a permission change.
+  process re-checks its open sockets (only the sockets of ``users`` when the change concerns those users).
+  ``llana.permissions.cache`` owns the list of what counts as a permission change.
 - ``publish_table_event(event)`` sends ONE ``llana.table_event`` message to the group
   ``table_group_name(table)``, whichever number of sockets or processes follow the table: each server
   process's manager receives it once and the feed fans it out to its sockets. With the in-memory layer
@@ -90,10 +91,14 @@ def publish_table_event(event: TableEvent) -> None:
         logger.exception("Could not publish the %s event of table %s to the channel layer", event.type, event.table)
 
 
-def publish_permissions_changed() -> None:
-    """Tell every process to re-check its sockets' permissions (sync; never raises)."""
+def publish_permissions_changed(users: list[str] | None = None) -> None:
+    """Tell every process to re-check its sockets' permissions (only those of ``users``, user pks, when
+    given; sync; never raises)."""
+    message: dict[str, Any] = {"type": PERMISSIONS_CHANGED}
+    if users is not None:
+        message["users"] = users
     try:
-        _send(PERMISSIONS_GROUP, {"type": PERMISSIONS_CHANGED})
+        _send(PERMISSIONS_GROUP, message)
     except Exception:
         logger.exception("Could not publish a permission change to the channel layer")
 
@@ -174,13 +179,13 @@ def row_soft_deleted(sender: type[models.Model], instance: models.Model, **kwarg
 # --- permission changes --------------------------------------------------------------------------------
 
 
-def permissions_invalidated(sender: Any = None, **kwargs: Any) -> None:
+def permissions_invalidated(sender: Any = None, users: list[str] | None = None, **kwargs: Any) -> None:
     """``llana.signals.permissions_invalidated`` → ``llana.permissions_changed`` to every process (after the
     commit when sent inside a transaction; never touches the database otherwise)."""
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(publish_permissions_changed, robust=True)
+        transaction.on_commit(partial(publish_permissions_changed, users), robust=True)
     else:
-        publish_permissions_changed()  # never raises
+        publish_permissions_changed(users)  # never raises
 
 
 def connect() -> None:

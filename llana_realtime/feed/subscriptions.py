@@ -8,8 +8,16 @@ carries (no database work per socket or per event), the Socket.IO frame is encod
 the same for every room) and each admitted room gets it through ``Manager.send_to_room``.
 
 Permission changes (``llana_permissions_changed``) re-evaluate each distinct identity once (not once per
-socket) and move sockets to their new access room, or disconnect those that lost READ; one process-wide
+socket; only the identities of the message's ``users`` when it names some) and move sockets to their new access room, or disconnect those that lost READ; one process-wide
 timer disconnects sockets whose token expired. Why fan-out works this way: docs/realtime.md ("Design").
+
+Revocation is exact: table events and permission changes reach a process through the same channel, in the
+order they were published (on commit). From the moment a permission change arrives until its re-evaluation
+has been applied, the table events that follow it are held, then delivered with the new access; so no
+event committed after a permission change reaches a socket that lost access by it. The hold is bounded
+(``HOLD_LIMIT`` events): past it, the held events are dropped and every feed socket of the process is
+disconnected (``RESYNC_MESSAGE``) rather than silently missing events. A failed re-evaluation (say the
+database is down) disconnects every feed socket too. See docs/realtime.md, "Permission changes".
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 EXCEPTION_EVENT = "exception"
 EXPIRED_MESSAGE = "Access token expired"
+RESYNC_MESSAGE = "Permissions changed; reconnect to resume the feed"
 
 
 class Subscriptions:
@@ -49,6 +58,8 @@ class Subscriptions:
     RECOMPUTE_DELAY = 0.2
     #: Identities re-evaluated per thread hop.
     RECOMPUTE_BATCH = 50
+    #: Table events held while a permission change is being applied (per process).
+    HOLD_LIMIT = 10_000
 
     def __init__(self, namespace: str = "/") -> None:
         self.namespace = namespace
@@ -62,6 +73,10 @@ class Subscriptions:
         self._timer_at = 0.0
         self._recompute: asyncio.Task[None] | None = None
         self._recompute_again = False
+        self._recompute_all = False  # what the next recompute covers: everyone, or these user pks
+        self._recompute_users: set[str] = set()
+        self._held: list[dict[str, Any]] | None = None  # table events held during a recompute
+        self._hold_overflowed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self.generation = 0  # permission changes seen (a handshake that overlaps one re-checks)
         self.delivered = 0  # sockets written to (for tests and benchmarks)
@@ -138,12 +153,28 @@ class Subscriptions:
                 self._leave(socket, subscription)
             self._loop = loop
             self._members, self._expiry, self._timer = {}, [], None
-            self._recompute = None
+            self._recompute, self._held, self._hold_overflowed = None, None, False
+            self._recompute_all, self._recompute_users = False, set()
 
     # -- events ----------------------------------------------------------------------------------------
 
     def llana_table_event(self, message: dict[str, Any]) -> int:
-        """Deliver one table event to the access rooms allowed to see it; returns how many sockets got it."""
+        """Deliver one table event to the access rooms allowed to see it; returns how many sockets got it.
+
+        While a permission change is being applied, the event is held instead (0), and delivered after it.
+        """
+        held = self._held
+        if held is not None:
+            if len(held) < self.HOLD_LIMIT:
+                held.append(message)
+            elif not self._hold_overflowed:
+                self._hold_overflowed = True
+                logger.warning("Table feed: over %d events held during a permission change", self.HOLD_LIMIT)
+            return 0
+        return self.deliver(message)
+
+    def deliver(self, message: dict[str, Any]) -> int:
+        """Deliver one table event now (see ``llana_table_event``)."""
         rooms = self._rooms.get(message.get("table", ""))
         manager = self.manager
         if not rooms or manager is None:
@@ -169,28 +200,57 @@ class Subscriptions:
     # -- permission changes ---------------------------------------------------------------------------
 
     def llana_permissions_changed(self, message: dict[str, Any] | None = None) -> None:
-        """Schedule one recompute of every distinct identity's access (coalescing bursts)."""
+        """Schedule one recompute of the distinct identities' access (coalescing bursts): of every identity,
+        or of the identities of the message's ``users`` (user pks) only."""
         self.generation += 1
-        self.schedule_recompute()
+        users = (message or {}).get("users")
+        self.schedule_recompute(users if isinstance(users, list) else None)
 
-    def schedule_recompute(self) -> None:
+    def schedule_recompute(self, users: list[Any] | None = None) -> None:
+        """Re-evaluate every socket (or those of ``users``) soon; table events arriving meanwhile are held
+        until it is applied."""
         if not self._members:
             return
+        if users is None:
+            self._recompute_all = True
+        else:
+            self._recompute_users.update(str(pk) for pk in users)
+        if self._held is None:
+            self._held = []
         if self._recompute is not None and not self._recompute.done():
             self._recompute_again = True
             return
         self._recompute = self._spawn(self._recompute_loop())
 
     async def _recompute_loop(self) -> None:
-        while True:
-            self._recompute_again = False
-            await asyncio.sleep(self.RECOMPUTE_DELAY)
-            try:
-                await self.recompute()
-            except Exception:
-                logger.exception("Table feed: permission recompute failed")
-            if not self._recompute_again:
-                return
+        failed = False
+        try:
+            while True:
+                self._recompute_again = False
+                await asyncio.sleep(self.RECOMPUTE_DELAY)
+                try:
+                    await self.recompute()
+                except Exception:
+                    logger.exception("Table feed: permission recompute failed; disconnecting the feed's sockets")
+                    failed = True
+                if not self._recompute_again:
+                    break
+        except asyncio.CancelledError:  # shutdown: nothing is delivered any more
+            self._held, self._hold_overflowed = None, False
+            raise
+        await self._release_held(failed)
+
+    async def _release_held(self, failed: bool) -> None:
+        """Deliver the events held during a recompute with the new access; or, if the recompute failed or
+        the hold overflowed, drop them and disconnect every feed socket (they reconnect and are re-checked)."""
+        held, overflowed = self._held or [], self._hold_overflowed
+        self._held, self._hold_overflowed = None, False
+        if failed or overflowed:
+            for socket in list(self._members):
+                await self.kick(socket, RESYNC_MESSAGE)
+            return
+        for message in held:
+            self.deliver(message)
 
     async def recompute(self) -> None:
         """Re-evaluate each distinct identity once and apply the result to its sockets.
@@ -198,10 +258,16 @@ class Subscriptions:
         Identities are evaluated in batches (one ``database_sync_to_async`` call per batch), so a
         process with thousands of users doesn't hold Django's shared thread for long at a time.
         """
+        everyone, users = self._recompute_all, self._recompute_users
+        self._recompute_all, self._recompute_users = False, set()
+        if not everyone and not users:
+            everyone = True  # a direct call (tests, tools)
         by_identity: dict[Identity, dict[str, list[Socket]]] = {}
         for socket, subscription in self._members.items():
-            by_identity.setdefault(subscription.identity, {}).setdefault(subscription.table, []).append(socket)
-        await database_sync_to_async(forget_local_cache)()
+            identity = subscription.identity
+            if everyone or identity.user_pk in users:
+                by_identity.setdefault(identity, {}).setdefault(subscription.table, []).append(socket)
+        await database_sync_to_async(forget_local_cache)(None if everyone else users)
         pending = [(identity, list(tables)) for identity, tables in by_identity.items()]
         for start in range(0, len(pending), self.RECOMPUTE_BATCH):
             batch = pending[start : start + self.RECOMPUTE_BATCH]
@@ -257,7 +323,7 @@ class Subscriptions:
         self.remove(socket)
         if not socket.connected:
             return
-        logger.info("Table feed: disconnecting socket %s: %s", socket.sid, message)
+        logger.debug("Table feed: disconnecting socket %s: %s", socket.sid, message)
         await socket.emit(EXCEPTION_EVENT, {"status": "error", "message": message})
         await socket.disconnect()
 

@@ -307,7 +307,7 @@ class SocketIOServer:
         try:
             packet = client.decoder.feed(data)
         except ProtocolError as exc:
-            logger.warning("closing %s: bad Socket.IO packet: %s", socket.sid, exc)
+            logger.warning("closing a socket: bad Socket.IO packet: %s", exc)
             await socket.close("parse error")
             return
         if packet is None:
@@ -377,7 +377,7 @@ class SocketIOServer:
         if error is not None:
             del client.sockets[name]
             self.manager.remove(socket)
-            logger.info("%s refused on %s: %s", eio.sid, name, error["message"])
+            logger.debug("%s refused on %s: %s", eio.sid, name, error["message"])
             self._send(eio, Packet(PacketType.CONNECT_ERROR, name, error))
             return
         if client.timer is not None:
@@ -387,7 +387,7 @@ class SocketIOServer:
         self.manager.add(socket)
         self._send(eio, Packet(PacketType.CONNECT, name, {"sid": socket.sid}))
         socket._flush()
-        logger.info("socket %s connected to %s (eio %s, %s)", socket.sid, name, eio.sid, eio.transport)
+        logger.debug("socket %s connected to %s (eio %s, %s)", socket.sid, name, eio.sid, eio.transport)
 
     async def _handle_event(self, socket: Socket, packet: Packet) -> None:
         event, *args = packet.data
@@ -444,7 +444,7 @@ class SocketIOServer:
             socket._left = reason  # if its connect handler is still running, it will see why
             return
         socket._accepted = False
-        logger.info("socket %s left %s: %s", socket.sid, socket.namespace, reason)
+        logger.debug("socket %s left %s: %s", socket.sid, socket.namespace, reason)
         await self._disconnected(self.namespaces.get(socket.namespace), socket, reason)
 
     async def _disconnected(self, namespace: Namespace | None, socket: Socket, reason: str) -> None:
@@ -459,7 +459,7 @@ class SocketIOServer:
         client.timer = None
         if client.sockets or client.eio.closed:
             return
-        logger.info("closing %s: no Socket.IO CONNECT within %s ms", client.eio.sid, self.connect_timeout)
+        logger.debug("closing %s: no Socket.IO CONNECT within %s ms", client.eio.sid, self.connect_timeout)
         self._spawn(client.eio.close("connect timeout"))
 
     def _send(self, eio: EngineIOSocket, packet: Packet) -> None:

@@ -7,7 +7,7 @@ from django.core.checks import run_checks
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 
-from llana.hosts import HostsMiddleware, address_allowed, parse_hosts, scope_allowed
+from llana.hosts import HostsMiddleware, address_allowed, check_proxy_headers, parse_hosts, scope_allowed
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +112,42 @@ async def test_async_middleware_path() -> None:
     refused = await middleware(RequestFactory().get("/", REMOTE_ADDR="192.0.2.1"))
     allowed = await middleware(RequestFactory().get("/", REMOTE_ADDR="10.0.0.1"))
     assert (refused.status_code, allowed.status_code) == (403, 200)
+
+
+# --- a peer rewritten by the ASGI server from a proxy header (uvicorn's default --proxy-headers) -------------
+
+
+@override_settings(LLANA={"HOSTS": ["127.0.0.2"]})
+def test_a_peer_rewritten_from_x_forwarded_for_is_unknown() -> None:
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 by default and puts its address in ``scope["client"]``
+    with port 0: without TRUSTED_PROXY_HEADER that address came from the client, so it counts for nothing."""
+    rewritten = {"type": "websocket", "client": ("127.0.0.2", 0), "headers": [(b"x-forwarded-for", b"127.0.0.2")]}
+    assert not scope_allowed(rewritten)
+    assert scope_allowed({"type": "websocket", "client": ("127.0.0.2", 0), "headers": []})  # port 0, no header
+    assert scope_allowed({**rewritten, "client": ("127.0.0.2", 40000)})  # a real peer that sends the header
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.2", REMOTE_PORT=0, HTTP_X_FORWARDED_FOR="127.0.0.2")
+    assert HostsMiddleware(lambda r: HttpResponse("ok"))(request).status_code == 403
+    request.META["REMOTE_PORT"] = 40000
+    assert HostsMiddleware(lambda r: HttpResponse("ok"))(request).status_code == 200
+
+
+@override_settings(LLANA={"HOSTS": ["10.0.0.0/8"], "TRUSTED_PROXY_HEADER": "X-Forwarded-For"})
+def test_a_trusted_proxy_header_still_decides_behind_a_rewriting_server() -> None:
+    scope = {"type": "http", "client": ("10.0.0.5", 0), "headers": [(b"x-forwarded-for", b"10.0.0.5")]}
+    assert scope_allowed(scope)
+
+
+@pytest.mark.parametrize(
+    ("argv", "warned"),
+    [
+        (["/venv/bin/uvicorn", "project.asgi:application"], True),
+        (["/venv/bin/uvicorn", "project.asgi:application", "--no-proxy-headers"], False),
+        (["/venv/bin/daphne", "project.asgi:application"], False),
+    ],
+)
+def test_uvicorn_with_proxy_headers_is_warned_at_startup(argv: list[str], warned: bool) -> None:
+    with override_settings(LLANA={"HOSTS": ["127.0.0.2"]}):
+        assert [m.id for m in check_proxy_headers(argv=argv)] == (["llana.W301"] if warned else [])
+    with override_settings(LLANA={"HOSTS": ["127.0.0.2"], "TRUSTED_PROXY_HEADER": "X-Real-IP"}):
+        assert check_proxy_headers(argv=argv) == []
+    assert check_proxy_headers(argv=argv) == []  # no HOSTS

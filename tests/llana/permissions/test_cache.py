@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from llana.auth.identities import Identity, identity_for_user_pk
+from llana.auth.tokens import AccessToken
 from llana.models import PublicTable, Role
 from llana.permissions import cache
 from llana.permissions.engine import Level, decide
@@ -140,27 +141,54 @@ def invalidations() -> Any:
     cache.permissions_invalidated.disconnect(receiver)
 
 
+def _cached(kind: str, pk: Any) -> bool:
+    return cache._cache().get(cache._key(kind, str(pk)), cache._MISSING) is not cache._MISSING
+
+
+def _set_inactive(user: Any) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+
+def _set_superuser(user: Any) -> None:
+    user.is_superuser = True
+    user.save()
+
+
 @override_settings(LLANA={"ROLE_FIELD": None})
 def test_permission_changes_send_one_permissions_invalidated_on_commit(
     invalidations: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     alice, group = make_user("alice@test.com"), Group.objects.create(name="USER")
-    changes = [
+    global_changes = [
         lambda: Role.objects.create(custom=False, role="AUDITOR", records="READ"),
         lambda: PublicTable.objects.create(table="Employee", access_level="READ"),
-        lambda: alice.groups.add(group),
-        lambda: alice.groups.clear(),
-        lambda: alice.save(update_fields=["is_active"]),
-        lambda: alice.save(),
     ]
-    for change in changes:
+    for change in global_changes:
         invalidations.clear()
         with django_capture_on_commit_callbacks(execute=True):
             version = cache.version()
             change()
             assert cache.version() != version  # at once, for this transaction's own reads
             assert invalidations == []  # the notification waits for the commit
-        assert len(invalidations) == 1
+        assert invalidations == [{"signal": cache.permissions_invalidated, "sender": None}]
+    user_changes = [
+        lambda: alice.groups.add(group),
+        lambda: alice.groups.clear(),
+        lambda: _set_inactive(alice),
+        lambda: _set_superuser(alice),
+    ]
+    for change in user_changes:  # one user's standing: only its entries are dropped, and only it is named
+        identity_for_user_pk(alice.pk)
+        invalidations.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            version = cache.version()
+            assert _cached("user", alice.pk)
+            change()
+            assert not _cached("user", alice.pk)  # at once, for this transaction's own reads
+            assert cache.version() == version
+            assert invalidations == []  # the notification waits for the commit
+        assert invalidations == [{"signal": cache.permissions_invalidated, "sender": None, "users": [str(alice.pk)]}]
     invalidations.clear()
     with django_capture_on_commit_callbacks(execute=True):
         alice.save(update_fields=["last_login"])
@@ -183,3 +211,62 @@ def test_manual_invalidate_notifies_unless_told_not_to(invalidations: list[Any])
     assert len(invalidations) == 1
     cache.invalidate(notify=False)
     assert len(invalidations) == 1
+
+
+# --- only what changed is invalidated ------------------------------------------------------------------------
+
+
+def test_a_user_save_that_changes_no_standing_touches_nothing(
+    invalidations: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """A profile edit or a full ``save()`` of an unchanged user (REST ``PUT /User/<me>``) drops no cache
+    entry and re-checks no socket."""
+    alice = make_user("alice@test.com")
+    identity_for_user_pk(alice.pk)
+    version = cache.version()
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.first_name = "Alice"
+        alice.save()
+        alice.save(update_fields=["is_active"])  # unchanged value
+    assert invalidations == []
+    assert cache.version() == version
+    assert _cached("user", alice.pk)
+
+
+def test_a_user_change_drops_only_that_users_entries(django_capture_on_commit_callbacks: Any) -> None:
+    alice, bob = make_user("alice@test.com"), make_user("bob@test.com")
+    identity_for_user_pk(alice.pk)
+    identity_for_user_pk(bob.pk)
+    decide(identity(bob), "Customer", Level.READ)
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.set_password("another-password-123")
+        alice.save()
+    assert not _cached("user", alice.pk)
+    assert _cached("user", bob.pk)
+    assert decide(identity(bob), "Customer", Level.READ).allowed
+
+
+def test_deleting_a_user_names_only_that_user(
+    invalidations: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    alice = make_user("alice@test.com")
+    pk = alice.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.delete()
+    assert invalidations == [{"signal": cache.permissions_invalidated, "sender": None, "users": [str(pk)]}]
+
+
+def test_rest_self_updates_invalidate_nothing(
+    invalidations: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """``PUT /User/<me>`` changing a profile field (as a USER may, own records) neither bumps the version nor
+    notifies the realtime feed, however often it is repeated."""
+    alice = make_user("alice@test.com")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(alice)}")
+    version = cache.version()
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.put(f"/User/{alice.pk}", {"firstName": f"Alice {n}"}, content_type="application/json")
+        assert response.status_code == 200, response.content
+    assert invalidations == []
+    assert cache.version() == version

@@ -223,6 +223,23 @@ async def test_deactivated_user_is_disconnected() -> None:
         await client.close()
 
 
+async def test_password_change_disconnects_sockets_of_the_old_password() -> None:
+    user = await make_user("u@x.com")
+    client = await follow(user)
+    try:
+
+        def change_password() -> None:
+            user.set_password("a new password")
+            user.save()
+
+        await database_sync_to_async(change_password)()
+        await client.wait_disconnect()
+        assert client.disconnected
+        assert client.events == [("exception", {"status": "error", "message": "Authentication Failed"})]
+    finally:
+        await client.close()
+
+
 async def test_soft_deleted_user_is_disconnected(settings: Any) -> None:
     settings.LLANA = {**settings.LLANA, "SOFT_DELETE_COLUMN": "deletedAt"}
     clear_registry()

@@ -182,10 +182,16 @@ class Project:
 
 @contextmanager
 def start_project(
-    databases: DatabaseFactory, *, database_url: str | None = None, server: str = "daphne", **env: str
+    databases: DatabaseFactory,
+    *,
+    database_url: str | None = None,
+    server: str = "daphne",
+    server_args: tuple[str, ...] = (),
+    **env: str,
 ) -> Iterator[Project]:
     """Serve ``project.asgi:application`` (daphne, or ``uvicorn``) with ``env`` on a fresh database (or
-    ``database_url``); stopped (SIGTERM, then SIGKILL) when the block ends."""
+    ``database_url``), ``server_args`` added to the server's command line; stopped (SIGTERM, then SIGKILL)
+    when the block ends."""
     url = database_url or databases.new()
     port = free_port()
     full_env = base_env(url, **env)
@@ -200,6 +206,7 @@ def start_project(
             "--lifespan",
             "off",
             "--no-access-log",
+            *server_args,
             "project.asgi:application",
         ]
     else:
@@ -211,6 +218,7 @@ def start_project(
             str(port),
             "--access-log",
             os.devnull,
+            *server_args,
             "project.asgi:application",
         ]
     with open(log_path, "ab") as log:

@@ -21,6 +21,7 @@ from tests.llana_realtime.feed.e2e.conftest import (
 )
 from tests.llana_realtime.feed.e2e.support import (
     USER,
+    arequest,
     claims,
     create_customer,
     forge,
@@ -275,13 +276,18 @@ async def test_deactivated_user_is_disconnected(
 
 
 async def test_hosts_denial(databases: DatabaseFactory, admin_id: int, clients: AsyncExitStack) -> None:
-    """``HOSTS`` without the client's address: the handshake is refused with ``Forbidden``, token or not."""
+    """``HOSTS`` without the client's address: the Engine.IO handshake itself is refused (403 ``Forbidden``),
+    token or not, so the clients see a connection error before any Socket.IO CONNECT."""
     with start_project(databases, HOSTS="10.9.9.9") as project:
         token = forge(str(admin_id), expires_in=600)
+        assert await arequest(project.url, "GET", "/socket.io/?EIO=4&transport=polling", token=token) == (
+            403,
+            {"code": 4, "message": "Forbidden"},
+        )
         python = await py_client(clients, project.url, "Employee", token, expect_error=True)
-        assert python.error_message() == "Forbidden"
+        assert python.error_message() == "Connection error"
         node = await node_client(clients, project.url, table="Customer", token=token, via="llana")
-        assert node.error_message() == "Forbidden"
+        assert node.error_message() == "websocket error"  # via="llana": WebSocket first
         await clients.aclose()
     with start_project(databases, HOSTS="10.9.9.9,127.0.0.1") as project:
         async with AsyncExitStack() as stack:

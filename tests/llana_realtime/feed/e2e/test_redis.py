@@ -142,3 +142,42 @@ async def test_role_revoked_on_one_server_applies_on_the_other(
             assert asyncio.get_running_loop().time() < deadline, f"the revoked role still receives events{b.log_tail()}"
     finally:
         await rest(a.url, "DELETE", f"/_llana_role/{role['id']}", token=admin_token)
+
+
+async def test_no_event_after_a_revocation_reaches_the_other_server(
+    servers: tuple[Project, Project], admin_token: str, clients: AsyncExitStack
+) -> None:
+    """A writer on one server runs while a role is revoked on it: the revoked socket on the other server gets
+    no event of a row created after the revocation's response (the Redis path of the hold)."""
+    a, b = servers
+    user = await py_client(clients, b.url, "Shipper", login(b.url, USER))
+    admin = await py_client(clients, b.url, "Shipper", admin_token)
+    before: list[str] = []
+    after: list[str] = []
+    changed, started = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        while len(after) < 30:
+            committed_after_change = changed.is_set()
+            body = await rest(a.url, "POST", "/Shipper/", token=admin_token, body={"companyName": unique()})
+            (after if committed_after_change else before).append(str(body["shipperId"]))
+            if len(before) >= 3:
+                started.set()
+
+    writing = asyncio.ensure_future(writer())
+    await started.wait()
+    role = await rest(
+        a.url,
+        "POST",
+        "/_llana_role/",
+        token=admin_token,
+        body={"custom": True, "table": "Shipper", "role": "USER", "records": "NONE", "own_records": "NONE"},
+    )
+    changed.set()
+    try:
+        await writing
+        await admin.wait_for("Shipper", "shipperId", after[-1], ["INSERT"])
+        received = {pk for pk in before + after if user.payloads("Shipper", "shipperId", pk)}
+        assert received & set(after) == set(), b.log_tail()
+    finally:
+        await rest(a.url, "DELETE", f"/_llana_role/{role['id']}", token=admin_token)
