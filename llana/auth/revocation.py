@@ -2,8 +2,9 @@
 
 ``post_init`` remembers each loaded user's password hash and ``is_active``; ``post_save`` compares them.
 On a change (``set_password()`` and save, through REST, the admin or any code; or ``is_active`` turned
-off) it blacklists the user's outstanding refresh tokens (simplejwt's blacklist app) and invalidates the
-identity cache (now, and again on commit so sockets are re-checked). Access tokens carry the ``cred`` claim
+off) it blacklists the user's outstanding refresh tokens (simplejwt's blacklist app). The user's identity cache
+entries are dropped by ``llana.receivers`` (password and ``is_active`` are watched fields), which also has
+that user's open sockets re-checked on commit. Access tokens carry the ``cred`` claim
 (``llana.auth.tokens``), which no longer matches the new password: REST refuses them at once, sockets at
 their next identity check. ``QuerySet.update()`` sends no signals: change passwords through ``save()``.
 """
@@ -14,11 +15,8 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models.signals import post_init, post_save
 from django.utils import timezone
-
-from llana.permissions.cache import invalidate
 
 STATE = "_llana_credential_state"
 
@@ -41,8 +39,6 @@ def user_saved(sender: Any, instance: Any, created: bool = False, using: str | N
     deactivated = before[1] is not False and after[1] is False
     if password_changed or deactivated:
         revoke_refresh_tokens(instance)
-        invalidate(notify=False)
-        transaction.on_commit(invalidate, using=using, robust=True)
 
 
 def revoke_refresh_tokens(user: Any) -> int:
