@@ -55,6 +55,36 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)  # write last_used at most once a m
 WWW_AUTHENTICATE = 'Bearer realm="api"'  # makes DRF answer 401 (not 403) to unauthenticated requests
 
 
+def api_key_row(plaintext: str) -> ApiKey:
+    """The valid ``_llana_api_key`` row of a key (its ``last_used`` brought up to date). Raises
+    ``AuthenticationFailed``: ``Unauthorized`` (unknown, revoked, user inactive) or ``API key expired``."""
+    row = ApiKey.objects.get_by_plaintext(plaintext) if plaintext else None
+    if row is None or row.revoked or not user_can_authenticate(row.user):
+        raise exceptions.AuthenticationFailed(API_KEY_FAILED_MESSAGE)
+    if row.is_expired:
+        raise exceptions.AuthenticationFailed(API_KEY_EXPIRED_MESSAGE)
+    now = timezone.now()
+    if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=row.pk).update(last_used=now)
+    return row
+
+
+def api_keys_enabled() -> bool:
+    """Whether ``LLANA["AUTHENTICATION_CLASSES"]`` accepts API keys (sockets follow REST)."""
+    return any(issubclass(cls, APIKeyAuthentication) for cls in llana_settings.AUTHENTICATION_CLASSES)
+
+
+def identity_and_expiry_for_api_key(plaintext: str, *, websocket: bool = True) -> tuple[Identity, float | None]:
+    """The ``Identity`` of an API key's user for a socket handshake (sync), with the key's expiry (epoch
+    seconds) or None; a refused key gives an anonymous identity carrying the 401 message."""
+    try:
+        row = api_key_row(plaintext)
+    except exceptions.AuthenticationFailed as exc:
+        return Identity.anonymous((exc.status_code, str(exc.detail)), websocket=websocket), None
+    identity = identity_for_user(row.user, websocket=websocket)
+    return identity, (row.expires.timestamp() if row.expires is not None else None)
+
+
 class APIKeyAuthentication(BaseAuthentication):
     """``(user, ApiKey row)`` for a valid API key; None without a key; ``AuthenticationFailed`` for a bad one."""
 
@@ -62,14 +92,7 @@ class APIKeyAuthentication(BaseAuthentication):
         plaintext = api_key_from_request(request)
         if plaintext is None:
             return None
-        row = ApiKey.objects.get_by_plaintext(plaintext) if plaintext else None
-        if row is None or row.revoked or not user_can_authenticate(row.user):
-            raise exceptions.AuthenticationFailed(API_KEY_FAILED_MESSAGE)
-        if row.is_expired:
-            raise exceptions.AuthenticationFailed(API_KEY_EXPIRED_MESSAGE)
-        now = timezone.now()
-        if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=row.pk).update(last_used=now)
+        row = api_key_row(plaintext)
         return row.user, row
 
     def authenticate_header(self, request: Request) -> str:
