@@ -77,7 +77,7 @@ def clean_test_redis(url: str) -> int:
         for pattern in TEST_KEY_PATTERNS:
             batch = list(client.scan_iter(match=pattern, count=500))
             for start in range(0, len(batch), 500):
-                deleted += int(client.delete(*batch[start : start + 500]))
+                deleted += int(client.delete(*batch[start : start + 500]))  # type: ignore[arg-type]
         return deleted
     finally:
         client.close()

@@ -28,7 +28,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 
 if REDIS_URL:
     REDIS_URL = redis_url_for_tests(REDIS_URL)
-    CHANNEL_LAYERS["default"]["CONFIG"].update(hosts=[REDIS_URL], prefix=TEST_REDIS_PREFIX)
+    CHANNEL_LAYERS["default"]["CONFIG"] = {"hosts": [REDIS_URL], "prefix": TEST_REDIS_PREFIX}
     CACHES["default"].update(LOCATION=REDIS_URL, KEY_PREFIX=TEST_REDIS_PREFIX)
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}
