@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from llana.checks import CORS_MIDDLEWARE, check_origin_settings
 from llana_realtime.channels.asgi import engineio_server
 from llana_realtime.engineio.socket import EngineIOSocket
 
@@ -70,3 +74,22 @@ def test_defaults_dev_and_production() -> None:
     assert _project_setting("s.CORS_ALLOWED_ORIGINS", DJANGO_DEBUG="false") == "[]"
     assert _project_setting("s.CORS_ALLOW_CREDENTIALS") == "True"
     assert _project_setting("'x-api-key' in s.CORS_ALLOW_HEADERS") == "True"
+
+
+def origin_check_ids(**overrides: Any) -> list[str]:
+    with override_settings(**overrides):
+        return [m.id for m in check_origin_settings() if m.id]
+
+
+def test_origin_checks(settings: Any) -> None:
+    assert origin_check_ids() == []
+    without_middleware = [m for m in settings.MIDDLEWARE if m != CORS_MIDDLEWARE]
+    assert origin_check_ids(MIDDLEWARE=without_middleware, CORS_ALLOWED_ORIGINS=["http://a.example"]) == ["llana.W401"]
+    assert origin_check_ids(MIDDLEWARE=without_middleware, CORS_ALLOWED_ORIGINS=[]) == []
+    assert origin_check_ids(CORS_ALLOW_ALL_ORIGINS=True, CORS_ALLOW_CREDENTIALS=True) == ["llana.W402"]
+    assert origin_check_ids(CORS_ALLOW_ALL_ORIGINS=True, CORS_ALLOW_CREDENTIALS=False) == []
+
+
+def test_the_check_is_registered() -> None:
+    with override_settings(CORS_ALLOW_ALL_ORIGINS=True, CORS_ALLOW_CREDENTIALS=True):
+        assert "llana.W402" in [m.id for m in run_checks()]
