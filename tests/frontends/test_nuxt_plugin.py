@@ -31,12 +31,19 @@ APP_ORIGIN = "http://127.0.0.1:3000"  # the Nuxt dev server's origin; the API ru
 ADMIN = ("test@test.com", "test")
 
 
+def node_version(node: str) -> tuple[int, ...]:
+    done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    return tuple(int(part) for part in done.stdout.strip().lstrip("v").split(".")[:2] if part.isdigit())
+
+
 def require_plugin() -> str:
+    """``node`` (>= 20.6: ``--import`` with module hooks) with the plugin and ofetch in node_modules."""
     node = shutil.which("node")
     require(
         bool(node) and PLUGIN.exists() and (ROOT / "node_modules" / "ofetch").is_dir(),
         "Node.js with node_modules/@juicyllama/llana-plugins-nuxtjs and ofetch (run `npm ci`)",
     )
+    require(node_version(node or "") >= (20, 6), "Node.js >= 20.6 (module.register hooks for the Nuxt shim)")
     return node or ""
 
 
