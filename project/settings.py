@@ -40,8 +40,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "llana.middleware.LlanaMiddleware",  # outermost: X-Robots-Tag and JSON errors on every response
-    "corsheaders.middleware.CorsMiddleware",  # before anything that may answer: CORS headers on every response
     "llana.hosts.HostsMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # after HOSTS (a preflight is a request too), before all else
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

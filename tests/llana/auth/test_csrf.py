@@ -236,3 +236,11 @@ def test_socket_origins_follow_cors_unless_llana_realtime_sets_them(settings: An
     assert socket_origins([]) == []
     settings.CORS_ALLOW_ALL_ORIGINS = True
     assert socket_origins(None) == ["*"]
+
+
+def test_hosts_apply_to_preflights(settings: Any) -> None:
+    settings.LLANA = {"HOSTS": ["10.9.9.9"]}
+    response = Client().options(
+        "/Customer/", HTTP_ORIGIN=APP, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST", REMOTE_ADDR="127.0.0.1"
+    )
+    assert response.status_code == 403
