@@ -202,6 +202,33 @@ def check_security_settings() -> list[CheckMessage]:
                     id="llana.E204",
                 )
             )
+
+
+CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
+
+
+def check_origin_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The one origin policy (``llana.auth.origins``): frontends listed but no CORS middleware to answer them."""
+    messages: list[CheckMessage] = []
+    listed = bool(getattr(settings, "CORS_ALLOWED_ORIGINS", None) or getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False))
+    if listed and CORS_MIDDLEWARE not in settings.MIDDLEWARE:
+        messages.append(
+            Warning(
+                "CORS_ALLOWED_ORIGINS is set but django-cors-headers' middleware is not installed: browsers on those "
+                "origins get no CORS headers and cannot call the API.",
+                hint=f"Add {CORS_MIDDLEWARE!r} to MIDDLEWARE, near the top (docs/frontends.md).",
+                id="llana.W401",
+            )
+        )
+    if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) and getattr(settings, "CORS_ALLOW_CREDENTIALS", False):
+        messages.append(
+            Warning(
+                "CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS: every site may read your users' data with "
+                "their cookies, and open the realtime feed with them.",
+                hint="List the frontends' origins in CORS_ALLOWED_ORIGINS instead (docs/security-frontends.md).",
+                id="llana.W402",
+            )
+        )
     return messages
 
 
@@ -233,3 +260,4 @@ def register() -> None:
     checks.register(check_settings)
     checks.register(check_auth_settings)
     checks.register(check_proxy_headers)
+    checks.register(check_origin_settings)

@@ -17,8 +17,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PAYLOAD": 1_000_000,
     # A session that sends no Socket.IO CONNECT within this many ms is closed.
     "CONNECT_TIMEOUT": 45000,
-    # Origins allowed to use the polling transport from a browser ("*" = any); [] = same origin only.
-    "CORS_ALLOWED_ORIGINS": [],
+    # Origins allowed to use the transports from a browser ("*" = any); [] = same origin only. None (default):
+    # the REST policy, django-cors-headers' CORS_ALLOWED_ORIGINS / CORS_ALLOW_ALL_ORIGINS (llana.auth.origins).
+    "CORS_ALLOWED_ORIGINS": None,
     "CORS_ALLOW_CREDENTIALS": True,
     # Frames queued for one socket before it is considered stuck and disconnected.
     "OUTGOING_QUEUE_SIZE": 1024,

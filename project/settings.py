@@ -1,7 +1,7 @@
 """Settings of the example project: SQLite and the in-memory channel layer unless the environment says otherwise.
 
 Llana-compatible environment variables (DATABASE_URL/DATABASE_URI, SKIP_AUTH, SOFT_DELETE_COLUMN,
-DEFAULT_LIMIT, HOSTS, REDIS_*, JWT_*) are mapped onto the ``LLANA`` and ``LLANA_REALTIME`` settings;
+DEFAULT_LIMIT, HOSTS, REDIS_*, JWT_*, BASE_URL_APP) are mapped onto the ``LLANA`` and ``LLANA_REALTIME`` settings;
 their values are validated by the apps' system checks at startup.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 
 from project.env import env, env_bool, env_int, env_list, put, put_bool, redis_url, secret_key
 
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "channels",
+    "corsheaders",
     "llana",
     "llana_realtime",
     "project.demo",
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "llana.middleware.LlanaMiddleware",  # outermost: X-Robots-Tag and JSON errors on every response
     "llana.hosts.HostsMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # after HOSTS (a preflight is a request too), before all else
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,9 +145,23 @@ put_bool(LLANA, "SKIP_AUTH_ACKNOWLEDGED", "SKIP_AUTH_ACKNOWLEDGED")
 if env("HOSTS") is not None:
     LLANA["HOSTS"] = env_list("HOSTS")
 
-LLANA_REALTIME: dict[str, object] = {}
-if env("BASE_URL_APP"):
-    LLANA_REALTIME["CORS_ALLOWED_ORIGINS"] = [env("BASE_URL_APP")]
+# --- Browser apps on other origins: one policy for REST (CORS, CSRF) and sockets ---------------------
+# BASE_URL_APP (Llana's name; a comma list allowed) lists the frontends' origins, e.g. http://localhost:3000.
+# Unset: in DEBUG the usual dev-server origins (Nuxt/Vite/React on localhost), in production none (same origin
+# only). django-cors-headers answers preflights; llana trusts these origins for cookie-authenticated JSON
+# writes; the Socket.IO transport accepts them too (docs/frontends.md, docs/security-frontends.md).
+DEV_APP_ORIGINS = [
+    "http://localhost:3000",
+    "http://127.0.0.1:3000",
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+]
+CORS_ALLOWED_ORIGINS = env_list("BASE_URL_APP") or (DEV_APP_ORIGINS if DEBUG else [])
+CORS_ALLOW_CREDENTIALS = True  # the accessToken / refreshToken cookies (Llana allows credentials too)
+CORS_ALLOW_HEADERS = (*default_headers, str(LLANA.get("API_KEY_NAME") or "x-api-key"), "x-llana-table", "x-request-id")
+CORS_EXPOSE_HEADERS = ["x-request-id"]
+
+LLANA_REALTIME: dict[str, object] = {}  # CORS_ALLOWED_ORIGINS unset: sockets follow CORS_ALLOWED_ORIGINS above
 
 LOGGING = {
     "version": 1,

@@ -13,8 +13,9 @@ With ``SKIP_AUTH`` no credential is read and the identity is ``Identity.skip()``
   (``llana.auth.credentials``), matched against ``_llana_api_key`` hashes. Revoked keys, expired keys
   and keys of inactive users are refused.
 - ``JWTAuthentication``: ``Authorization: Bearer <token>``, else the ``accessToken`` cookie. A request
-  authenticated by the cookie alone must pass Django's CSRF check when its method is unsafe (send the
-  ``csrftoken`` cookie's value in ``X-CSRFToken``); the header needs no CSRF token.
+  authenticated by the cookie alone must pass ``csrf_failure()`` when its method is unsafe: a JSON body
+  sent from a trusted origin (``llana.auth.origins``) passes as it is; anything else needs Django's CSRF
+  token (the ``csrftoken`` cookie's value in ``X-CSRFToken``). The header (and an API key) needs neither.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from llana.auth.identities import (
     user_can_authenticate,
     user_for_token,
 )
+from llana.auth.origins import trusted_origin
 from llana.auth.tokens import FAILED_MESSAGE, InvalidAccessToken
 from llana.models import ApiKey
 from llana.settings import llana_settings
@@ -53,6 +55,36 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)  # write last_used at most once a m
 WWW_AUTHENTICATE = 'Bearer realm="api"'  # makes DRF answer 401 (not 403) to unauthenticated requests
 
 
+def api_key_row(plaintext: str) -> ApiKey:
+    """The valid ``_llana_api_key`` row of a key (its ``last_used`` brought up to date). Raises
+    ``AuthenticationFailed``: ``Unauthorized`` (unknown, revoked, user inactive) or ``API key expired``."""
+    row = ApiKey.objects.get_by_plaintext(plaintext) if plaintext else None
+    if row is None or row.revoked or not user_can_authenticate(row.user):
+        raise exceptions.AuthenticationFailed(API_KEY_FAILED_MESSAGE)
+    if row.is_expired:
+        raise exceptions.AuthenticationFailed(API_KEY_EXPIRED_MESSAGE)
+    now = timezone.now()
+    if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=row.pk).update(last_used=now)
+    return row
+
+
+def api_keys_enabled() -> bool:
+    """Whether ``LLANA["AUTHENTICATION_CLASSES"]`` accepts API keys (sockets follow REST)."""
+    return any(issubclass(cls, APIKeyAuthentication) for cls in llana_settings.AUTHENTICATION_CLASSES)
+
+
+def identity_and_expiry_for_api_key(plaintext: str, *, websocket: bool = True) -> tuple[Identity, float | None]:
+    """The ``Identity`` of an API key's user for a socket handshake (sync), with the key's expiry (epoch
+    seconds) or None; a refused key gives an anonymous identity carrying the 401 message."""
+    try:
+        row = api_key_row(plaintext)
+    except exceptions.AuthenticationFailed as exc:
+        return Identity.anonymous((exc.status_code, str(exc.detail)), websocket=websocket), None
+    identity = identity_for_user(row.user, websocket=websocket)
+    return identity, (row.expires.timestamp() if row.expires is not None else None)
+
+
 class APIKeyAuthentication(BaseAuthentication):
     """``(user, ApiKey row)`` for a valid API key; None without a key; ``AuthenticationFailed`` for a bad one."""
 
@@ -60,14 +92,7 @@ class APIKeyAuthentication(BaseAuthentication):
         plaintext = api_key_from_request(request)
         if plaintext is None:
             return None
-        row = ApiKey.objects.get_by_plaintext(plaintext) if plaintext else None
-        if row is None or row.revoked or not user_can_authenticate(row.user):
-            raise exceptions.AuthenticationFailed(API_KEY_FAILED_MESSAGE)
-        if row.is_expired:
-            raise exceptions.AuthenticationFailed(API_KEY_EXPIRED_MESSAGE)
-        now = timezone.now()
-        if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=row.pk).update(last_used=now)
+        row = api_key_row(plaintext)
         return row.user, row
 
     def authenticate_header(self, request: Request) -> str:
@@ -99,8 +124,47 @@ class JWTAuthentication(BaseAuthentication):
         return WWW_AUTHENTICATE
 
 
+UNREADABLE_BODY_REASON = "CSRF token missing."
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def json_body(request: HttpRequest | Request) -> bool:
+    """Whether the request declares a JSON body (``application/json`` or ``application/<x>+json``)."""
+    media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def preflighted(request: HttpRequest | Request) -> bool:
+    """Whether a browser sends this request cross-origin only after a CORS preflight: any method but
+    ``POST`` (``PUT``, ``PATCH``, ``DELETE`` are never "simple"), or a ``POST`` with a JSON body."""
+    return request.method != "POST" or json_body(request)
+
+
+def trusted_json_write(request: HttpRequest | Request) -> bool:
+    """A cookie-authenticated write that needs no CSRF token (see docs/security-frontends.md).
+
+    A browser sends a cross-origin JSON body (or a ``PUT``/``PATCH``/``DELETE``) only after a CORS
+    preflight, which is answered for allowed origins only, and it sends ``Origin`` with it: the write is
+    accepted when its ``Origin`` is trusted (the request's own or one in ``CORS_ALLOWED_ORIGINS``) or,
+    without ``Origin``, when the browser says ``Sec-Fetch-Site: same-origin``. Form and ``text/plain``
+    posts (which a cross-site page can send without a preflight) never pass here.
+    """
+    if not preflighted(request):
+        return False
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is not None:
+        return trusted_origin(origin, request)
+    return request.META.get("HTTP_SEC_FETCH_SITE", "").strip().lower() == "same-origin"
+
+
 def csrf_failure(request: HttpRequest | Request) -> str | None:
-    """Django's CSRF check for a cookie-authenticated request; the reason it fails, or None."""
+    """The CSRF check of a cookie-authenticated request; the reason it fails, or None.
+
+    Safe methods and trusted JSON writes (``trusted_json_write()``) pass; everything else goes through
+    Django's CSRF check (token and origin), as DRF's ``SessionAuthentication`` does.
+    """
+    if request.method in SAFE_METHODS or trusted_json_write(request):
+        return None
 
     def dummy_get_response(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
         return HttpResponse()
@@ -108,8 +172,13 @@ def csrf_failure(request: HttpRequest | Request) -> str | None:
     check = CSRFCheck(dummy_get_response)
     # The DRF request itself, as DRF's SessionAuthentication does: its POST is the parsed form body.
     check.process_request(request)
-    # DRF's CSRFCheck returns the reason (a string) instead of a response.
-    reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
+    try:
+        # DRF's CSRFCheck returns the reason (a string) instead of a response.
+        reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
+    except exceptions.ParseError:
+        # Looking for the form's csrfmiddlewaretoken parsed a body that is no JSON (a form or text/plain
+        # post from another site): it carries no token, so the write is refused as a CSRF failure (403).
+        return UNREADABLE_BODY_REASON
     return str(reason) if reason else None
 
 

@@ -7,13 +7,18 @@ Access tokens (REST, the realtime middleware and the Socket.IO handshake alike):
   ``POST /auth/login`` sets. ``token_from_request(request)`` and ``token_from_scope(scope)`` apply this
   rule to a Django/DRF request and to an ASGI scope; ``token_from_handshake(scope, auth)`` adds the
   Socket.IO ``CONNECT`` payload's ``{"token": ...}`` between the two.
+- Values that mean "no token" (``Bearer undefined``, ``Bearer null``, ``Bearer`` alone or empty; older
+  clients send them before login) are no token, on REST and sockets alike: the next place is read, and
+  without any credential the caller is anonymous (public tables).
 - A header repeated in a scope reads as its values joined with ``,`` (``scope_header()``): the value
   Django's ``ASGIRequest`` puts in ``request.META`` for the same scope, so REST and sockets see one value.
 
 API keys: ``LLANA["API_KEY_NAME"]`` (``x-api-key``) in the place ``LLANA["API_KEY_LOCATION"]`` names
 (``HEADER``, ``QUERY`` or ``BODY``): ``api_key_from_request(request)``. In the query or the body the name
 is reserved: never a filter (``api_key_query_parameter()``), never a column to write (a key read from a
-JSON body is removed from it).
+JSON body is removed from it). On a Socket.IO handshake, ``api_key_from_handshake(scope, auth)``: the
+header, else the ``CONNECT`` payload's key of the same name (``auth: {"x-api-key": ...}``, for browsers),
+else (``QUERY``) the handshake URL's query parameter. Empty, ``undefined`` and ``null`` keys are no key.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
@@ -33,12 +39,21 @@ ACCESS_COOKIE = "accessToken"
 REFRESH_COOKIE = "refreshToken"
 BEARER = "Bearer "
 MISSING_TOKEN_MESSAGE = "Missing authorization token. Use either <Bearer> token header or accessToken cookie"
+# What JavaScript clients send when they have no token yet: `Bearer ${token}` with token undefined or null.
+NO_TOKEN_VALUES = frozenset({"", "undefined", "null"})
+
+
+def no_token(value: str) -> bool:
+    """Whether a credential's text means "no credential" (empty, ``undefined``, ``null``)."""
+    return value.strip().lower() in NO_TOKEN_VALUES
 
 
 def bearer_token(value: str | None) -> str | None:
-    """The token of an ``Authorization`` value ``Bearer <token>``; None for any other value or an empty token."""
+    """The token of an ``Authorization`` value ``Bearer <token>``; None for any other value or a "no token"
+    value (``Bearer``, ``Bearer undefined``, ``Bearer null``)."""
     if value and value.startswith(BEARER):
-        return value[len(BEARER) :].strip() or None
+        token = value[len(BEARER) :].strip()
+        return None if no_token(token) else token
     return None
 
 
@@ -75,10 +90,10 @@ def token_from_handshake(scope: Mapping[str, Any], auth: Mapping[str, Any]) -> s
     if header:
         return header
     token = auth.get("token")
-    if isinstance(token, str) and token.strip():
+    if isinstance(token, str):
         token = token.strip()
-        token = bearer_token(token) or ("" if token == BEARER.strip() else token)
-        if token:
+        token = bearer_token(token) if token.startswith(BEARER) else token
+        if token and token != BEARER.strip() and not no_token(token):
             return token
     return scope_cookie(scope, ACCESS_COOKIE)
 
@@ -91,9 +106,9 @@ def token_from_request(request: HttpRequest | Request) -> tuple[str | None, bool
     """``(token, from_cookie)`` of a Django or DRF request: the Bearer header first, else the
     ``accessToken`` cookie (a cookie-borne token needs Django's CSRF check on unsafe methods)."""
     raw = _django_request(request)
-    header = raw.META.get("HTTP_AUTHORIZATION", "")
-    if header.startswith(BEARER):
-        return header[len(BEARER) :].strip(), False  # an empty one is no token (the cookie is not read)
+    header = bearer_token(raw.META.get("HTTP_AUTHORIZATION", ""))
+    if header:
+        return header, False
     cookie = raw.COOKIES.get(ACCESS_COOKIE)
     if cookie:
         return cookie, True
@@ -122,9 +137,27 @@ def api_key_from_request(request: HttpRequest | Request) -> str | None:
         value = _body_value(request, name)
         if isinstance(request, Request) and isinstance(request.data, dict):
             request.data.pop(name, None)
-    if value is None:
+    if value is None or no_token(str(value)):
         return None
     return str(value).strip()
+
+
+def api_key_from_handshake(scope: Mapping[str, Any], auth: Mapping[str, Any]) -> str | None:
+    """The API key of a Socket.IO connection: the ``API_KEY_NAME`` header, then the ``CONNECT`` payload's
+    key of that name (browsers can't set headers on a WebSocket), then, when ``API_KEY_LOCATION`` is
+    ``QUERY``, the handshake's query parameter. None without a key (or a "no key" value)."""
+    name = str(llana_settings.API_KEY_NAME)
+    value: Any = scope_header(scope, name.lower().encode("latin-1"))
+    if value is None or no_token(value):
+        value = auth.get(name)
+    if (not isinstance(value, str) or no_token(value)) and api_key_query_parameter():
+        raw = scope.get("query_string", b"")
+        query = parse_qs(raw.decode("latin-1") if isinstance(raw, bytes) else str(raw))
+        values = query.get(name)
+        value = values[-1] if values else None
+    if not isinstance(value, str) or no_token(value):
+        return None
+    return value.strip()
 
 
 def _body_value(request: HttpRequest | Request, name: str) -> Any:

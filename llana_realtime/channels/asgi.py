@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from channels.routing import ProtocolTypeRouter, URLRouter
 
+from llana.auth.origins import socket_origins
 from llana.checks import run_startup_checks
 from llana_realtime.channels.middleware import JWTAuthMiddleware, JWTAuthMiddlewareStack
 from llana_realtime.channels.routing import asgi_re_path, engineio_urlpatterns
@@ -35,13 +36,12 @@ from llana_realtime.socketio.server import default_server
 
 def engineio_server(handler: EngineIOHandler) -> EngineIOServer:
     """An ``EngineIOServer`` for ``handler``, configured by ``realtime_settings`` (``LLANA_REALTIME``)."""
-    origins = realtime_settings.CORS_ALLOWED_ORIGINS
     return EngineIOServer(
         handler,
         ping_interval=realtime_settings.PING_INTERVAL,
         ping_timeout=realtime_settings.PING_TIMEOUT,
         max_payload=realtime_settings.MAX_PAYLOAD,
-        cors_allowed_origins=[origins] if isinstance(origins, str) else origins,
+        cors_allowed_origins=socket_origins(realtime_settings.CORS_ALLOWED_ORIGINS),
         cors_allow_credentials=realtime_settings.CORS_ALLOW_CREDENTIALS,
         outgoing_queue_size=realtime_settings.OUTGOING_QUEUE_SIZE,
         max_buffered_bytes=realtime_settings.MAX_BUFFERED_BYTES,

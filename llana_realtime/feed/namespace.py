@@ -10,9 +10,11 @@ Handshake (Llana's, with django-llana's fixes: docs/realtime.md, "Handshake")::
    ``table``) query parameter; none → ``No Table Provided In Headers[x-llana-table]``.
 2. HOSTS (``llana.hosts.scope_allowed``) → ``Forbidden``.
 3. The table must be exposed by the API → ``Table <name> not found``.
-4. Identity: ``SKIP_AUTH`` → everyone, receiving every event. Else the token from the ``Authorization:
-   Bearer`` header, ``auth.token`` (``Bearer `` optional) or the ``accessToken`` cookie; a bad token
-   leaves the caller anonymous with Llana's message (``Access token expired``/``Authentication Failed``).
+4. Identity: ``SKIP_AUTH`` → everyone, receiving every event. Else an API key, as on REST (the
+   ``x-api-key`` header or ``auth["x-api-key"]``; ``llana.auth.credentials.api_key_from_handshake``), else
+   the token from the ``Authorization: Bearer`` header, ``auth.token`` (``Bearer `` optional) or the
+   ``accessToken`` cookie; a bad credential leaves the caller anonymous with Llana's message (``Access
+   token expired``/``Authentication Failed``/``Unauthorized``). ``Bearer undefined``/``null`` are no token.
 5. READ on the table (public READ, or a role's READ, possibly own-records only) → else the decision's
    message (``Missing authorization token ...``, ``Table Action READ - Permission Denied For Role USER``).
 
@@ -32,10 +34,12 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
-from llana.auth.credentials import scope_header, token_from_handshake
+from llana.auth.authentication import api_keys_enabled, identity_and_expiry_for_api_key
+from llana.auth.credentials import api_key_from_handshake, scope_header, token_from_handshake
 from llana.auth.identities import identity_and_expiry_for_token
 from llana.hosts import scope_address, scope_allowed
 from llana.registry import get_table
+from llana.settings import llana_settings
 from llana_realtime.feed.access import Subscription, read_access
 from llana_realtime.feed.events import PERMISSIONS_CHANGED, TABLE_EVENT
 from llana_realtime.feed.subscriptions import EXCEPTION_EVENT, Subscriptions
@@ -70,14 +74,20 @@ def handshake_table(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
     return None
 
 
-def authorize(table: str, token: str | None) -> Subscription:
-    """The subscription of a socket to ``table`` with ``token`` (sync: identity cache, maybe the DB).
+def authorize(table: str, token: str | None, api_key: str | None = None) -> Subscription:
+    """The subscription of a socket to ``table`` with ``token`` or ``api_key`` (sync: identity cache, maybe
+    the DB). An API key is asked first, as ``APIKeyAuthentication`` is on REST.
 
     Raises ``ConnectionRefused`` with Llana's message and ``{"status": ...}``.
     """
     if get_table(table) is None:
         raise ConnectionRefused(f"Table {table} not found", {"status": 404})
-    identity, expires_at = identity_and_expiry_for_token(token, websocket=True)
+    if api_key is not None and not llana_settings.SKIP_AUTH and api_keys_enabled():
+        identity, expires_at = identity_and_expiry_for_api_key(api_key, websocket=True)
+        if identity.is_anonymous and token:  # a refused key: the token may still identify (as on REST)
+            identity, expires_at = identity_and_expiry_for_token(token, websocket=True)
+    else:
+        identity, expires_at = identity_and_expiry_for_token(token, websocket=True)
     access, decision = read_access(identity, table)
     if access is None:
         raise ConnectionRefused(decision.message, {"status": decision.status_code})
@@ -121,7 +131,9 @@ class TableFeed(Namespace):
             raise ConnectionRefused(FORBIDDEN_MESSAGE, {"status": 403})
         subscriptions = self.subscriptions
         generation = subscriptions.generation
-        subscription = await database_sync_to_async(authorize)(table, token_from_handshake(scope, auth))
+        subscription = await database_sync_to_async(authorize)(
+            table, token_from_handshake(scope, auth), api_key_from_handshake(scope, auth)
+        )
         # If the client leaves meanwhile, the server still calls on_disconnect (which removes it again).
         await subscriptions.add(socket, subscription, generation)
         logger.debug("Table feed: socket %s follows %s", socket.sid, table)
