@@ -13,7 +13,7 @@ default (``--proxy-headers``, trusting ``X-Forwarded-For`` from ``--forwarded-al
 daphne with ``--proxy-headers``. Such a rewritten peer carries port 0 (the header has no port) and the
 request still carries the header: without ``TRUSTED_PROXY_HEADER`` that address came from the client, so it
 is treated as unknown and refused whenever HOSTS is set (with one warning naming the fix: run uvicorn with
-``--no-proxy-headers``, or set ``TRUSTED_PROXY_HEADER``). See docs/security-realtime.md, "HOSTS and proxies".
+``--no-proxy-headers``, or set ``TRUSTED_PROXY_HEADER``). See docs/security.md, "HOSTS and proxies".
 
 - ``HostsMiddleware``: put it first in ``MIDDLEWARE``; refused requests get 403 JSON ``Forbidden``.
 - ``scope_allowed(scope)``: the same check for an ASGI scope (the Socket.IO handshake calls it).

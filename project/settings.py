@@ -149,7 +149,7 @@ if env("HOSTS") is not None:
 # BASE_URL_APP (Llana's name; a comma list allowed) lists the frontends' origins, e.g. http://localhost:3000.
 # Unset: in DEBUG the usual dev-server origins (Nuxt/Vite/React on localhost), in production none (same origin
 # only). django-cors-headers answers preflights; llana trusts these origins for cookie-authenticated JSON
-# writes; the Socket.IO transport accepts them too (docs/frontends.md, docs/security-frontends.md).
+# writes; the Socket.IO transport accepts them too (docs/frontends.md, docs/security.md, "Frontends: CORS and CSRF").
 DEV_APP_ORIGINS = [
     "http://localhost:3000",
     "http://127.0.0.1:3000",

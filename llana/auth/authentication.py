@@ -141,7 +141,7 @@ def preflighted(request: HttpRequest | Request) -> bool:
 
 
 def trusted_json_write(request: HttpRequest | Request) -> bool:
-    """A cookie-authenticated write that needs no CSRF token (see docs/security-frontends.md).
+    """A cookie-authenticated write that needs no CSRF token (see docs/security.md, "Frontends: CORS and CSRF").
 
     A browser sends a cross-origin JSON body (or a ``PUT``/``PATCH``/``DELETE``) only after a CORS
     preflight, which is answered for allowed origins only, and it sends ``Origin`` with it: the write is

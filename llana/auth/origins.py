@@ -11,7 +11,7 @@ same list serves three places:
 - the Socket.IO transport (``socket_origins()``, read by ``llana_realtime.channels.asgi``), unless the
   older ``LLANA_REALTIME["CORS_ALLOWED_ORIGINS"]`` is set, which still wins for sockets.
 
-See docs/frontends.md and docs/security-frontends.md.
+See docs/frontends.md and docs/security.md, "Frontends: CORS and CSRF".
 """
 
 from __future__ import annotations

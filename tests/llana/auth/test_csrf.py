@@ -2,7 +2,7 @@
 
 A cookie-authenticated JSON write from a trusted origin (the API's own, or one in ``CORS_ALLOWED_ORIGINS``)
 needs no CSRF token; forms, ``text/plain`` bodies and unknown origins are refused as before (403 JSON);
-Bearer and API-key requests are never subject to CSRF. See docs/security-frontends.md.
+Bearer and API-key requests are never subject to CSRF. See docs/security.md, "Frontends: CORS and CSRF".
 """
 
 from __future__ import annotations
