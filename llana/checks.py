@@ -225,7 +225,7 @@ def check_origin_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             Warning(
                 "CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS: every site may read your users' data with "
                 "their cookies, and open the realtime feed with them.",
-                hint="List the frontends' origins in CORS_ALLOWED_ORIGINS instead (docs/security.md, "Frontends: CORS and CSRF").",
+                hint="List the frontends' origins in CORS_ALLOWED_ORIGINS instead (docs/security.md, section Frontends: CORS and CSRF).",
                 id="llana.W402",
             )
         )

@@ -10,7 +10,7 @@ The document describes what its reader may read (``build_document(read=...)``): 
 ``READ`` decision refuses is left out entirely (its name, paths, schemas and the relations naming it),
 and a described table shows only the columns of the decision's ``fields`` (plus the pk). So an anonymous
 reader sees the public tables only, and the system tables (``_llana_*``) appear only to callers who may
-read them (``docs/security.md, "Data exposure"``).
+read them (``docs/security.md``, "Data exposure").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A committed write never answers an error: what fails after the commit (publishing the realtime event to
 a channel layer that is down or does not answer) is logged once, as an ERROR without row data, and the
-write answers its normal status (``docs/security.md, "Data exposure"``, "Commit first, publish after")."""
+write answers its normal status (``docs/security.md``, "Data exposure", "Commit first, publish after")."""
 
 from __future__ import annotations
 

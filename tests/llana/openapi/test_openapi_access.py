@@ -1,5 +1,5 @@
 """The docs describe only what their reader may read: no system tables (nor any table, column or relation
-the caller can't read) for anonymous readers, everything readable for an ADMIN (``docs/security.md, "Data exposure"``)."""
+the caller can't read) for anonymous readers, everything readable for an ADMIN (``docs/security.md``, "Data exposure")."""
 
 from __future__ import annotations
 
