@@ -202,6 +202,7 @@ def check_security_settings() -> list[CheckMessage]:
                     id="llana.E204",
                 )
             )
+    return messages
 
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
