@@ -12,7 +12,7 @@ from django.core.management.base import SystemCheckError
 
 from llana.auth.tokens import parse_duration, signing_key
 from llana.hosts import parse_hosts
-from llana.settings import IMPORT_STRINGS, llana_settings
+from llana.settings import DEFAULTS, IMPORT_STRINGS, llana_settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
     _positive_int("DEFAULT_LIMIT", llana_settings.DEFAULT_LIMIT, errors, "llana.E001")
     _positive_int("MAX_LIMIT", llana_settings.MAX_LIMIT, errors, "llana.E002")
+    return errors
+
+
+# --- input limits: ids llana.E100–E109 ----------------------------------------------------------------
+
+LIMIT_SETTINGS = {"MAX_BODY_BYTES": "llana.E100", "MAX_BULK_ITEMS": "llana.E101", "MAX_JSON_DEPTH": "llana.E102"}
+
+
+def check_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """``MAX_BODY_BYTES``, ``MAX_BULK_ITEMS`` and ``MAX_JSON_DEPTH`` are positive integers (not booleans)."""
+    errors: list[Error] = []
+    for name, check_id in LIMIT_SETTINGS.items():
+        value = getattr(llana_settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            errors.append(
+                Error(
+                    f"LLANA[{name!r}] must be a positive integer, got {value!r}.",
+                    hint=f"Leave LLANA[{name!r}] unset for the default ({DEFAULTS[name]}); docs/security-input.md.",
+                    id=check_id,
+                )
+            )
     return errors
 
 
@@ -170,4 +191,5 @@ def run_startup_checks() -> None:
 def register() -> None:
     """Register llana's checks with Django (called by ``LlanaConfig.ready()``)."""
     checks.register(check_settings)
+    checks.register(check_limit_settings)
     checks.register(check_auth_settings)

@@ -66,6 +66,13 @@ DEFAULTS: dict[str, Any] = {
     ],
     # The permission policy of the REST endpoints: Llana's roles engine.
     "PERMISSION_POLICY": "llana.permissions.engine.RolePolicy",
+    # Input limits (docs/security-input.md). Largest request body in bytes (413 above it): 1 MiB holds a
+    # full bulk request of MAX_BULK_ITEMS rows of ~1 KB each.
+    "MAX_BODY_BYTES": 1024 * 1024,
+    # Largest array of a bulk create / update / delete (400 above it).
+    "MAX_BULK_ITEMS": 1000,
+    # Deepest nesting of a JSON body (400 above it): rows are flat; JSON columns rarely nest past a dozen.
+    "MAX_JSON_DEPTH": 64,
 }
 
 # Settings given as import strings (a dotted path, or a list of them).

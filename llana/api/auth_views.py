@@ -18,11 +18,12 @@ from django.contrib.auth.models import update_last_login
 from django.middleware.csrf import get_token
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import TokenError
 
+from llana.api.parsers import LlanaJSONParser
 from llana.api.views import JSONOnlyNegotiation, LlanaAPIView, TableViewSet
 from llana.auth.credentials import ACCESS_COOKIE, REFRESH_COOKIE
 from llana.auth.identities import user_can_authenticate
@@ -87,7 +88,7 @@ class FormOrJSONNegotiation(JSONOnlyNegotiation):
 
 class _TokenView(LlanaAPIView):
     # Login, refresh and logout read their own credentials: no authentication, no CSRF check.
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [LlanaJSONParser, FormParser, MultiPartParser]
     content_negotiation_class = FormOrJSONNegotiation
 
     def get_authenticators(self) -> list[Any]:
