@@ -45,7 +45,8 @@ LIMIT_SETTINGS = {"MAX_BODY_BYTES": "llana.E100", "MAX_BULK_ITEMS": "llana.E101"
 
 
 def check_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    """``MAX_BODY_BYTES``, ``MAX_BULK_ITEMS`` and ``MAX_JSON_DEPTH`` are positive integers (not booleans)."""
+    """``MAX_BODY_BYTES``, ``MAX_BULK_ITEMS`` and ``MAX_JSON_DEPTH`` are positive integers (not booleans),
+    ``BODY_TIMEOUT`` a positive number."""
     errors: list[Error] = []
     for name, check_id in LIMIT_SETTINGS.items():
         value = getattr(llana_settings, name)
@@ -57,6 +58,15 @@ def check_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id=check_id,
                 )
             )
+    timeout = llana_settings.BODY_TIMEOUT
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout < float("inf"):
+        errors.append(
+            Error(
+                f"LLANA['BODY_TIMEOUT'] must be a positive number of seconds, got {timeout!r}.",
+                hint=f"Leave it unset for the default ({DEFAULTS['BODY_TIMEOUT']}); docs/security-input.md.",
+                id="llana.E103",
+            )
+        )
     return errors
 
 

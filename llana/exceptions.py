@@ -87,6 +87,16 @@ class PayloadTooLarge(LlanaError):
     default_code = "payload_too_large"
 
 
+class RequestTimeout(LlanaError):
+    status_code = 408
+    default_detail = "Request timeout"
+    default_code = "request_timeout"
+
+
+def body_timeout(seconds: float) -> RequestTimeout:
+    return RequestTimeout(f"Request body not received within {seconds:g} seconds (LLANA['BODY_TIMEOUT'])")
+
+
 def body_too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body too large: at most {limit} bytes (LLANA['MAX_BODY_BYTES'])")
 

@@ -9,9 +9,10 @@
   are a JSON 400.
 - A ``Content-Length`` over ``LLANA["MAX_BODY_BYTES"]`` on a llana view is a JSON 413 before the view runs.
 
-``RequestBodyLimit`` is the same body limit as an ASGI wrapper, for the bodies no header announces (chunked):
+``RequestBodyLimit`` is the same body limit as an ASGI wrapper, for the bodies no header announces (chunked),
+and a deadline for receiving a body (``LLANA["BODY_TIMEOUT"]``, against clients that send it byte by byte):
 Django's ASGI handler reads a whole body before any middleware runs, so only a wrapper around it can stop
-reading at the limit. ``project/asgi.py`` wraps the Django application in it.
+reading. ``project/asgi.py`` wraps the Django application in it.
 
 The middleware is sync- and async-capable: under an ASGI server (daphne, uvicorn) it runs in the event
 loop, so it adds no thread hop to a request (a sync-only middleware makes Django wrap the rest of the chain
@@ -20,6 +21,7 @@ in ``async_to_sync``, and such a request in flight kept daphne from shutting dow
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from llana.exceptions import body_too_large, client_error, error_body
+from llana.exceptions import LlanaError, body_timeout, body_too_large, client_error, error_body
 from llana.settings import llana_settings
 
 logger = logging.getLogger(__name__)
@@ -124,11 +126,13 @@ def content_length(value: Any) -> int:
 
 
 class RequestBodyLimit:
-    """ASGI wrapper: an HTTP body over ``LLANA["MAX_BODY_BYTES"]`` is answered 413 (JSON) by this wrapper.
+    """ASGI wrapper: an HTTP body over ``LLANA["MAX_BODY_BYTES"]`` is answered 413, a body still incomplete
+    after ``LLANA["BODY_TIMEOUT"]`` seconds 408 (Llana's JSON error body), by this wrapper.
 
     A ``Content-Length`` over the limit is refused before a byte is read. Otherwise the body is read (at most
     the limit plus one chunk) before the wrapped application starts, then replayed to it; the moment it passes
-    the limit, reading stops and the wrapped application never runs. Other scopes pass through untouched.
+    the limit or the deadline, reading stops and the wrapped application never runs. Other scopes pass
+    through untouched.
     """
 
     def __init__(self, app: Callable[..., Any]) -> None:
@@ -141,21 +145,18 @@ class RequestBodyLimit:
         limit = int(llana_settings.MAX_BODY_BYTES)
         headers = dict(scope.get("headers") or [])
         if content_length(headers.get(b"content-length", b"").decode("latin-1").strip()) > limit:
-            await self.refuse(send, limit)
+            await self.refuse(send, body_too_large(limit))
             return
         messages: list[dict[str, Any]] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break  # a disconnect: the application sees it in turn
-            size += len(message.get("body", b""))
-            if size > limit:
-                await self.refuse(send, limit)
-                return
-            if not message.get("more_body", False):
-                break
+        seconds = float(llana_settings.BODY_TIMEOUT)
+        try:
+            too_large = await asyncio.wait_for(self.read_body(receive, messages, limit), seconds)
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+            await self.refuse(send, body_timeout(seconds))
+            return
+        if too_large:
+            await self.refuse(send, body_too_large(limit))
+            return
 
         async def replay() -> Any:
             return messages.pop(0) if messages else await receive()
@@ -163,8 +164,22 @@ class RequestBodyLimit:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def refuse(send: Callable[..., Any], limit: int) -> None:
-        error = body_too_large(limit)
+    async def read_body(receive: Callable[..., Any], messages: list[dict[str, Any]], limit: int) -> bool:
+        """Read the body's messages into ``messages``; True as soon as they pass ``limit`` bytes."""
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return False  # a disconnect: the application sees it in turn
+            size += len(message.get("body", b""))
+            if size > limit:
+                return True
+            if not message.get("more_body", False):
+                return False
+
+    @staticmethod
+    async def refuse(send: Callable[..., Any], error: LlanaError) -> None:
         body = json.dumps(error_body(error.status_code, error.message)).encode()
         await send(
             {

@@ -71,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 1024 * 1024,
     # Largest array of a bulk create / update / delete (400 above it).
     "MAX_BULK_ITEMS": 1000,
+    # Seconds a client may take to send a request body (408 after; enforced by llana.middleware.RequestBodyLimit).
+    "BODY_TIMEOUT": 30,
     # Deepest nesting of a JSON body (400 above it): rows are flat; JSON columns rarely nest past a dozen.
     "MAX_JSON_DEPTH": 64,
 }

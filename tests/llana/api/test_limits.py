@@ -180,9 +180,13 @@ def test_the_parser_reads_a_stream_of_unknown_length_bounded(settings: Any) -> N
     assert LlanaJSONParser().parse(io.BytesIO(b'{"a": [1, "\\\\ud800 is text"]}')) == {"a": [1, "\\ud800 is text"]}
 
 
-def asgi_call(app: Any, scope: dict[str, Any], chunks: list[bytes]) -> tuple[list[dict[str, Any]], int]:
+def asgi_call(
+    app: Any, scope: dict[str, Any], chunks: list[bytes], complete: bool = True
+) -> tuple[list[dict[str, Any]], int]:
     """Run an ASGI app on one HTTP request; returns the sent messages and how many body chunks were read."""
     messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    if not complete:
+        messages[-1]["more_body"] = True  # the client stops sending before the end of its body
     sent: list[dict[str, Any]] = []
     read = 0
 
@@ -240,6 +244,22 @@ def test_asgi_guard_passes_a_body_within_the_limit(settings: Any) -> None:
     assert sent[1]["body"] == b"1234567890"
 
 
+def test_asgi_guard_answers_408_to_a_body_that_does_not_arrive_in_time(settings: Any) -> None:
+    """A client sending its body byte by byte (slowloris) is cut off at BODY_TIMEOUT, Django never starts."""
+    settings.LLANA = {"BODY_TIMEOUT": 0.05}
+    started = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started.append(scope)  # pragma: no cover - must not run
+
+    sent, _ = asgi_call(RequestBodyLimit(app), http_scope(), [b"1", b"2", b"3"], complete=False)
+    assert sent[0]["status"] == 408
+    body = json.loads(sent[1]["body"])
+    assert body["statusCode"] == 408
+    assert "BODY_TIMEOUT" in body["message"]
+    assert started == []
+
+
 def test_asgi_guard_leaves_websockets_alone(settings: Any) -> None:
     settings.LLANA = {"MAX_BODY_BYTES": 10}
     sent, _ = asgi_call(RequestBodyLimit(echo_app), {**http_scope(), "type": "websocket"}, [b"x" * 50])
@@ -287,6 +307,13 @@ def test_limit_settings_are_checked(settings: Any, name: str, value: Any) -> Non
     assert isinstance(errors[0], Error)
     assert name in errors[0].msg
     assert errors[0].id.startswith("llana.E1")
+
+
+@pytest.mark.parametrize("value", [0, -1, "30", None, True, float("inf"), float("nan")])
+def test_body_timeout_is_checked(settings: Any, value: Any) -> None:
+    settings.LLANA = {"BODY_TIMEOUT": value}
+    errors = check_limit_settings()
+    assert [e.id for e in errors] == ["llana.E103"]
 
 
 def test_default_limit_settings_pass() -> None:
