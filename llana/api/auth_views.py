@@ -109,6 +109,8 @@ class LoginView(_TokenView):
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise Unauthorized()
+        if "\x00" in username:  # no stored username holds a NUL, and PostgreSQL refuses to compare one (500)
+            raise Unauthorized()
         user = authenticate(request._request, username=username, password=password)
         if user is None or not user_can_authenticate(user):
             raise Unauthorized()

@@ -145,6 +145,15 @@ def test_a_lone_surrogate_is_400_on_a_write(open_api: Any, demo: Any) -> None:
     assert pair.json()["firstName"] == "\U0001f600"
 
 
+@pytest.mark.parametrize("form", [False, True])
+def test_a_nul_in_the_username_is_401(client: Client, db: Any, form: bool) -> None:
+    """PostgreSQL refuses a NUL in a text parameter: this was a 500 there (found by test_fuzz.py's probes)."""
+    make_user("a@b.c")
+    body = {"username": "a@b.c\x00", "password": PASSWORD}
+    response = client.post("/auth/login", body) if form else client.post("/auth/login", body, "application/json")
+    assert_error(response, 401)
+
+
 def test_login_still_works(client: Client, db: Any) -> None:
     make_user("a@b.c")
     body = {"username": "a@b.c", "password": PASSWORD}
