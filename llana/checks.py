@@ -13,7 +13,7 @@ from django.core.management.base import SystemCheckError
 from llana.auth.throttling import parse_rate
 from llana.auth.tokens import parse_duration, signing_key
 from llana.hosts import check_proxy_headers, parse_hosts
-from llana.settings import BOOLEAN_SETTINGS, IMPORT_STRINGS, llana_settings, parse_bool
+from llana.settings import BOOLEAN_SETTINGS, DEFAULTS, IMPORT_STRINGS, llana_settings, parse_bool
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,37 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
     _positive_int("DEFAULT_LIMIT", llana_settings.DEFAULT_LIMIT, errors, "llana.E001")
     _positive_int("MAX_LIMIT", llana_settings.MAX_LIMIT, errors, "llana.E002")
+    return errors
+
+
+# --- input limits: ids llana.E100–E109 ----------------------------------------------------------------
+
+LIMIT_SETTINGS = {"MAX_BODY_BYTES": "llana.E100", "MAX_BULK_ITEMS": "llana.E101", "MAX_JSON_DEPTH": "llana.E102"}
+
+
+def check_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """``MAX_BODY_BYTES``, ``MAX_BULK_ITEMS`` and ``MAX_JSON_DEPTH`` are positive integers (not booleans),
+    ``BODY_TIMEOUT`` a positive number."""
+    errors: list[Error] = []
+    for name, check_id in LIMIT_SETTINGS.items():
+        value = getattr(llana_settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            errors.append(
+                Error(
+                    f"LLANA[{name!r}] must be a positive integer, got {value!r}.",
+                    hint=f"Leave LLANA[{name!r}] unset for the default ({DEFAULTS[name]}); docs/security.md, Input limits.",
+                    id=check_id,
+                )
+            )
+    timeout = llana_settings.BODY_TIMEOUT
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout < float("inf"):
+        errors.append(
+            Error(
+                f"LLANA['BODY_TIMEOUT'] must be a positive number of seconds, got {timeout!r}.",
+                hint=f"Leave it unset for the default ({DEFAULTS['BODY_TIMEOUT']}); docs/security.md, Input limits.",
+                id="llana.E103",
+            )
+        )
     return errors
 
 
@@ -259,6 +290,7 @@ def run_startup_checks() -> None:
 def register() -> None:
     """Register llana's checks with Django (called by ``LlanaConfig.ready()``)."""
     checks.register(check_settings)
+    checks.register(check_limit_settings)
     checks.register(check_auth_settings)
     checks.register(check_proxy_headers)
     checks.register(check_origin_settings)

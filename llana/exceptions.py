@@ -11,7 +11,9 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -79,6 +81,46 @@ class RecordNotFound(NotFound):
         super().__init__(f"Record with id {pk} not found")
 
 
+class PayloadTooLarge(LlanaError):
+    status_code = 413
+    default_detail = "Request body too large"
+    default_code = "payload_too_large"
+
+
+class RequestTimeout(LlanaError):
+    status_code = 408
+    default_detail = "Request timeout"
+    default_code = "request_timeout"
+
+
+def body_timeout(seconds: float) -> RequestTimeout:
+    return RequestTimeout(f"Request body not received within {seconds:g} seconds (LLANA['BODY_TIMEOUT'])")
+
+
+def body_too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body too large: at most {limit} bytes (LLANA['MAX_BODY_BYTES'])")
+
+
+def client_error(exc: Exception) -> LlanaError | None:
+    """The 4xx for an exception Django raises on bad client input (``SuspiciousOperation``), else None."""
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return BadRequest(
+            f"Too many parameters: at most {limit} query or form parameters (DATA_UPLOAD_MAX_NUMBER_FIELDS)"
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return BadRequest(
+            f"Too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} (DATA_UPLOAD_MAX_NUMBER_FILES)"
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(
+            f"Request body too large (DATA_UPLOAD_MAX_MEMORY_SIZE: {settings.DATA_UPLOAD_MAX_MEMORY_SIZE})"
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest("Bad request")
+    return None
+
+
 def denied(status_code: int, message: str) -> LlanaError:
     """The exception for a refused permission decision (401 or 403)."""
     if status_code == 401:
@@ -104,6 +146,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = Forbidden(str(exc) or None)
+    elif (error := client_error(exc)) is not None:
+        exc = error
     if not isinstance(exc, exceptions.APIException):
         return None
     headers: dict[str, str] = {}

@@ -70,6 +70,15 @@ DEFAULTS: dict[str, Any] = {
     "SKIP_AUTH_ACKNOWLEDGED": False,
     # Failed logins allowed per account (the username) and per client address: "<n>/<s|m|h|d>"; None = no limit.
     "LOGIN_THROTTLE_RATES": {"account": "10/min", "address": "30/min"},
+    # Input limits (docs/security.md). Largest request body in bytes (413 above it): 1 MiB holds a
+    # full bulk request of MAX_BULK_ITEMS rows of ~1 KB each.
+    "MAX_BODY_BYTES": 1024 * 1024,
+    # Largest array of a bulk create / update / delete (400 above it).
+    "MAX_BULK_ITEMS": 1000,
+    # Seconds a client may take to send a request body (408 after; enforced by llana.middleware.RequestBodyLimit).
+    "BODY_TIMEOUT": 30,
+    # Deepest nesting of a JSON body (400 above it): rows are flat; JSON columns rarely nest past a dozen.
+    "MAX_JSON_DEPTH": 64,
 }
 
 # Settings given as import strings (a dotted path, or a list of them).

@@ -16,13 +16,34 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
+from typing import Any  # noqa: E402
+
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.exceptions import SuspiciousOperation  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 
+from llana.exceptions import error_body  # noqa: E402
+from llana.middleware import RequestBodyLimit  # noqa: E402
 from llana_realtime.channels.asgi import realtime_application  # noqa: E402
+
+
+class StaticFilesHandler(ASGIStaticFilesHandler):
+    """Django's development static files handler; a path outside the static root (``/static/../../etc/passwd``)
+    is a JSON 404 instead of the 500 Django answers for its ``SuspiciousFileOperation``."""
+
+    def serve(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return super().serve(request)
+        except SuspiciousOperation:
+            return JsonResponse(error_body(404, f"Cannot GET {request.path}"), status=404)
+
 
 if settings.DEBUG:
     # As runserver does: serve static files (the admin's CSS) in development; use collectstatic in production.
-    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+    django_asgi_app = StaticFilesHandler(django_asgi_app)
 
-application = realtime_application(django_asgi_app)
+# Bodies over LLANA["MAX_BODY_BYTES"] are refused (413) before Django reads them; Socket.IO has its own limit.
+django_asgi_app = RequestBodyLimit(django_asgi_app)
+
+application: Any = realtime_application(django_asgi_app)

@@ -19,11 +19,12 @@ from django.contrib.auth.models import update_last_login
 from django.middleware.csrf import get_token
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import TokenError
 
+from llana.api.parsers import LlanaJSONParser
 from llana.api.views import JSONOnlyNegotiation, LlanaAPIView, TableViewSet
 from llana.auth.credentials import ACCESS_COOKIE, REFRESH_COOKIE
 from llana.auth.identities import user_can_authenticate
@@ -91,7 +92,7 @@ class FormOrJSONNegotiation(JSONOnlyNegotiation):
 
 class _TokenView(LlanaAPIView):
     # Login, refresh and logout read their own credentials: no authentication, no CSRF check.
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [LlanaJSONParser, FormParser, MultiPartParser]
     content_negotiation_class = FormOrJSONNegotiation
 
     def get_authenticators(self) -> list[Any]:
@@ -111,6 +112,8 @@ class LoginView(_TokenView):
         data = _body(request)
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+            raise Unauthorized()
+        if "\x00" in username:  # no stored username holds a NUL, and PostgreSQL refuses to compare one (500)
             raise Unauthorized()
         throttle = LoginThrottle(request, username)
         throttle.check()  # 429 with Retry-After after too many failures for this account or address

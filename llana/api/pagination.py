@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from llana.exceptions import BadRequest
@@ -17,6 +18,10 @@ from llana.settings import llana_settings
 
 # Far beyond any table, and within every database's OFFSET range.
 MAX_OFFSET = 10**15
+
+# A whole number as clients write it: ASCII digits only (``str.isdigit()`` and ``int()`` also take "²", "①"
+# or Arabic-Indic digits), one optional sign, at most 19 digits.
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,19}", re.ASCII)
 
 
 def page_token(limit: int, offset: int) -> str:
@@ -46,7 +51,7 @@ def max_limit() -> int:
 def check_int(name: str, value: Any, minimum: int, maximum: int | None) -> int:
     if isinstance(value, str):
         text = value.strip()
-        value = int(text) if text.lstrip("+-").isdigit() and len(text) < 20 else None
+        value = int(text) if WHOLE_NUMBER.fullmatch(text) else None
     if not isinstance(value, int) or isinstance(value, bool):
         raise BadRequest(f"{name} must be a whole number")
     if value < minimum or (maximum is not None and value > maximum):

@@ -16,7 +16,7 @@ from django.db import DatabaseError, models
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from llana.api.convert import instance_row, instance_values
 from llana.api.pagination import pagination
+from llana.api.parsers import LlanaJSONParser
 from llana.api.query import parse_list_query, parse_one_query, single_values
 from llana.api.rows import allowed_columns, fetch_rows, followable_relations, relation_plans, visible_queryset
 from llana.api.writes import (
@@ -74,7 +75,7 @@ class LlanaAPIView(APIView):
     authentication_classes = [LlanaAuthentication]
     permission_classes: list[Any] = []
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [LlanaJSONParser]
     content_negotiation_class = JSONOnlyNegotiation
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -124,11 +125,30 @@ class TablesView(LlanaAPIView):
         return Response({"tables": names, **self.request_id()})
 
 
+# A bulk report echoes client text (unknown column names, rejected values): each piece is cut to this many
+# characters and at most REPORT_FIELDS columns are listed, so a report stays within MAX_BULK_ITEMS entries
+# of a few KB each (``[1,1,…]`` of 2 MB once produced an 82 MB report).
+REPORT_TEXT_CHARS = 200
+REPORT_FIELDS = 20
+
+
+def cut(text: str) -> str:
+    return text if len(text) <= REPORT_TEXT_CHARS else text[: REPORT_TEXT_CHARS - 1] + "…"
+
+
 def item_error(index: int, error: LlanaError) -> dict[str, Any]:
-    entry: dict[str, Any] = {"item": index, "message": error.message, "error": error.default_code}
+    entry: dict[str, Any] = {"item": index, "message": cut(error.message), "error": error.default_code}
     if error.errors:
-        entry["errors"] = error.errors
+        fields = list(error.errors.items())[:REPORT_FIELDS]
+        entry["errors"] = {cut(str(key)): [cut(str(m)) for m in messages[:5]] for key, messages in fields}
     return entry
+
+
+def check_bulk_length(items: Sequence[Any]) -> None:
+    """400 for a bulk array longer than ``LLANA["MAX_BULK_ITEMS"]`` (before any item is handled)."""
+    limit = int(llana_settings.MAX_BULK_ITEMS)
+    if len(items) > limit:
+        raise BadRequest(f"Body: at most {limit} items per bulk request (LLANA['MAX_BULK_ITEMS']), got {len(items)}")
 
 
 class TableViewSet(LlanaAPIView, viewsets.ViewSet):
@@ -298,6 +318,7 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
 
     def bulk(self, items: Sequence[Any], handle: Any) -> dict[str, Any]:  # not list[]: the class has a list()
         """Run ``handle`` per item (each in its own transaction); errors are reported, not raised."""
+        check_bulk_length(items)
         data: list[Any] = []
         errors: list[dict[str, Any]] = []
         for index, item in enumerate(items):
