@@ -14,10 +14,15 @@ Drives ``bench.fanout_app:application`` (the whole ASGI stack of ``project.asgi`
 - and, deterministic (the same on a busy machine): the function calls (``sys.setprofile``) and Python
   bytecodes (``sys.settrace``) that one emit and its flush execute, per delivery.
 
-For an instruction count rather than a time, run it under ``valgrind --tool=callgrind`` twice, with
-``--events 0`` and with ``--events M --repeat 1``, and divide the difference by ``N * M``
-(``PYTHONHASHSEED=0`` makes runs comparable). ``--tree`` imports the application from another checkout of the
-project (its own ``bench/fanout_app.py``) to compare two versions with the same driver.
+For machine instructions rather than a time, run it under callgrind, collecting only inside the timed emits
+(they run in ``sys.call_tracing``, and nothing else does)::
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --toggle-collect=sys_call_tracing \\
+        .venv/bin/python bench/emit_inprocess.py --clients 300 --events 20 --repeat 1 --no-count
+
+and divide the instructions (``I refs``) by the deliveries (sockets × events).
+``--tree`` imports the application from another checkout of the project (its own ``bench/fanout_app.py``) to
+compare two versions with the same driver.
 """
 
 from __future__ import annotations
@@ -110,9 +115,9 @@ async def disconnect_all(protocols: list[Protocol], tasks: list[Any]) -> None:
     await settle()
 
 
-async def run(args: argparse.Namespace, application: Any, server: Any) -> None:
+async def connect(args: argparse.Namespace, application: Any, server: Any) -> tuple[list[Protocol], list[Any]]:
+    """Connect the warm-up sockets and run every code path once, then the measured sockets; print their memory."""
     transport = Transport()
-    # Warm up every code path (imports, caches, the room, the flush) before measuring anything.
     warm, warm_tasks = await connect_all(application, 50, transport)
     await server.emit("tick", 0, 0.0, to="bench")
     await settle()
@@ -129,29 +134,44 @@ async def run(args: argparse.Namespace, application: Any, server: Any) -> None:
     print(
         f"memory: {per_socket:,.0f} bytes traced per connected socket ({args.clients} sockets, the driver's included)"
     )
+    return [*warm, *protocols], [*warm_tasks, *tasks]
 
-    if args.events:
-        deliveries = (args.clients + len(warm)) * args.events
-        best = float("inf")
-        for _ in range(args.repeat):
-            start = time.process_time()
-            for seq in range(args.events):
-                await server.emit("tick", seq, 1.5, to="bench")
-                await asyncio.sleep(0)
-            await settle(3)
-            best = min(best, time.process_time() - start)
-        expected = 2 + args.events * args.repeat
-        missing = sum(1 for p in protocols if p.frames != expected)
-        print(
-            f"emit: {best / deliveries * 1e6:.3f} µs CPU per delivery (best of {args.repeat}, {args.events} back-to-back "
-            f"emits to {deliveries // args.events} sockets; {missing} sockets missed frames)"
-        )
-        calls, opcodes = await count_one_emit(server)
-        print(
-            f"emit: {calls / deliveries * args.events:.2f} function calls (Python and C) and "
-            f"{opcodes / deliveries * args.events:.1f} Python bytecodes per delivery (one emit, counted)"
-        )
-    await disconnect_all([*warm, *protocols], [*warm_tasks, *tasks])
+
+async def emit_back_to_back(server: Any, events: int) -> None:
+    """As the fan-out benchmark's back-to-back phase: emit, let the writer flush, emit again."""
+    for seq in range(events):
+        await server.emit("tick", seq, 1.5, to="bench")
+        await asyncio.sleep(0)
+    await settle(3)
+
+
+def run(args: argparse.Namespace, application: Any, server: Any) -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        protocols, tasks = loop.run_until_complete(connect(args, application, server))
+        if args.events:
+            deliveries = len(protocols) * args.events
+            best = float("inf")
+            for _ in range(args.repeat):
+                start = time.process_time()
+                # sys.call_tracing: a C function that runs only here, for callgrind's --toggle-collect.
+                sys.call_tracing(loop.run_until_complete, (emit_back_to_back(server, args.events),))
+                best = min(best, time.process_time() - start)
+            missing = sum(1 for p in protocols if p.frames < 2 + args.events * args.repeat)
+            print(
+                f"emit: {best / deliveries * 1e6:.3f} µs CPU per delivery (best of {args.repeat}, {args.events} "
+                f"back-to-back emits to {len(protocols)} sockets; {missing} sockets missed frames)"
+            )
+            if args.count:
+                calls, opcodes = loop.run_until_complete(count_one_emit(server))
+                print(
+                    f"emit: {calls / len(protocols):.2f} function calls (Python and C) and "
+                    f"{opcodes / len(protocols):.1f} Python bytecodes per delivery (one emit, counted)"
+                )
+        loop.run_until_complete(disconnect_all(protocols, tasks))
+    finally:
+        loop.close()
 
 
 async def count_one_emit(server: Any) -> tuple[int, int]:
@@ -183,6 +203,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-count", dest="count", action="store_false", help="skip the traced emit (valgrind)")
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parent.parent)
     args = parser.parse_args()
     sys.path.insert(0, str(args.tree.resolve()))
@@ -193,7 +214,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
     fanout_app = importlib.import_module("bench.fanout_app")  # from --tree
 
-    asyncio.run(run(args, fanout_app.application, fanout_app.default_server))
+    run(args, fanout_app.application, fanout_app.default_server)
 
 
 if __name__ == "__main__":
