@@ -112,10 +112,17 @@ class EngineIOSocket:
             return
         if self.websocket is None:
             self._push(Packet(PacketType.MESSAGE, data))
-        elif isinstance(data, str):
-            self._push(self.server.writer.message_frame(data))
-        else:
-            self._push(data)
+            return
+        # The fan-out's hot path (once per socket per emit): ``_push`` and ``_wake`` inlined for a WebSocket.
+        writer = self.server.writer
+        frame = writer.message_frame(data) if isinstance(data, str) else data
+        queue = self.queue
+        if len(queue) >= self.server.outgoing_queue_size:
+            self._push(frame)  # the queue is full: _push closes the socket (logged)
+            return
+        queue.append(frame)
+        if not self.writing:
+            writer.schedule(self)
 
     async def close(self, reason: str = s.SERVER_DISCONNECT) -> None:
         """Close the session after the packets already queued are delivered."""

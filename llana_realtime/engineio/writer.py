@@ -116,14 +116,18 @@ class Writer:
         """Write ``socket``'s queue to ``ws`` now, without a task; hand over to a task if a write has to wait."""
         queue = socket.queue
         sent = 0
+        # Read once: only this method's own steps close the session while it writes (a dropped slow reader,
+        # a failed write), and they set ``closed`` or leave through ``except``.
+        closed = socket.session.closed
         probe = getattr(ws, "buffered_amount", None)
-        if probe is not None and not socket.session.closed:
+        if probe is not None and not closed:
             # The ASGI server's send() never waits (daphne, uvicorn's websockets-sansio): bound what the client
             # leaves unread in the server's buffer. Checked before writing, so it is what the network did not
             # take since the last flush, not a burst just written.
             buffered = probe()
             if buffered > self.max_buffered_bytes:
                 self._drop_slow_reader(socket, buffered)
+                closed = True
         try:
             for item in queue:
                 sent += 1
@@ -136,7 +140,7 @@ class Writer:
                 self._spawn(self._write_later(socket, _Resume(coroutine, yielded)))
                 return  # still busy: the task goes on
             queue.clear()
-            if socket.session.closed:
+            if closed:
                 self._spawn(ws.close_transport())
         except Exception:  # the connection is gone (server-specific errors), and so is the session
             logger.debug("engine.io %s: websocket write failed", socket.sid, exc_info=True)

@@ -32,7 +32,7 @@ class Member(Protocol):
 
     sid: str
     namespace: str
-    rooms_joined: set[str] | None
+    rooms_joined: tuple[str, ...] | None  # kept by the manager; a tuple is far smaller than a set of one room
 
     def send_frames(self, frames: Frames) -> None: ...
 
@@ -58,7 +58,7 @@ class Manager:
 
     def remove(self, socket: Member) -> None:
         """Forget ``socket`` and take it out of all its rooms."""
-        for room in list(socket.rooms_joined or ()):
+        for room in socket.rooms_joined or ():
             self.leave(socket, room)
         sockets = self._sockets.get(socket.namespace)
         if sockets is not None and sockets.get(socket.sid) is socket:
@@ -75,16 +75,19 @@ class Manager:
     def join(self, socket: Member, room: str) -> None:
         if room == socket.sid:
             return
-        if socket.rooms_joined is None:
-            socket.rooms_joined = set()
-        socket.rooms_joined.add(room)
+        # A socket is in few rooms (a feed socket in one): a tuple costs 48 bytes for one room, a set 216.
+        joined = socket.rooms_joined
+        if joined is None:
+            socket.rooms_joined = (room,)
+        elif room not in joined:
+            socket.rooms_joined = (*joined, room)
         self._rooms.setdefault(socket.namespace, {}).setdefault(room, set()).add(socket)
 
     def leave(self, socket: Member, room: str) -> None:
-        if socket.rooms_joined is not None:
-            socket.rooms_joined.discard(room)
-            if not socket.rooms_joined:
-                socket.rooms_joined = None
+        joined = socket.rooms_joined
+        if joined is not None and room in joined:
+            rest = tuple(other for other in joined if other != room)
+            socket.rooms_joined = rest or None
         rooms = self._rooms.get(socket.namespace)
         if rooms is None or room not in rooms:
             return

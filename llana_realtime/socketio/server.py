@@ -125,7 +125,7 @@ class Socket:
         self.namespace = namespace
         self.sid = _new_sid()
         self.connected = False
-        self.rooms_joined: set[str] | None = None
+        self.rooms_joined: tuple[str, ...] | None = None  # the rooms joined besides its sid (the manager's)
         self._acks: dict[int, Callable[..., Any] | asyncio.Future[list[Any]]] | None = None
         self._ack_seq = 0
         self._buffer: list[Frames] | None = []  # frames emitted before the CONNECT ack went out
