@@ -266,6 +266,14 @@ def registry() -> dict[str, Table]:
     return current
 
 
+SYSTEM_TABLE_PREFIX = "_llana_"
+
+
+def is_system_table(name: str) -> bool:
+    """One of llana's own tables (``_llana_role``, ``_llana_public_tables``, …), left out of ``/tables``."""
+    return name.startswith(SYSTEM_TABLE_PREFIX)
+
+
 def get_table(name: str) -> Table | None:
     return registry().get(name)
 
