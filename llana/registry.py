@@ -249,21 +249,24 @@ def add_relation(table: Table, relation: Relation, key: str) -> None:
 
 
 def add_many_to_many(table: Table, parent: Table, f: models.ManyToManyField[Any, Any]) -> None:
-    """``table.f`` links ``table`` and ``parent`` both ways through ``f``'s link table."""
+    """``table.f`` links ``table`` and ``parent`` both ways through ``f``'s link table. Rows of ``parent``
+    are found by ``f``'s reverse query name: without one (``related_name="+"``, a symmetrical self link)
+    only the other direction is a relation."""
     through = f.remote_field.through._meta.db_table  # type: ignore[union-attr]
-    add_relation(
-        table,
-        Relation(
-            parent.name,
-            parent.pk.name,
-            table.name,
-            table.pk.name,
-            through=through,
-            lookup=f.related_query_name(),
-            field=f.name,
-        ),
-        through,
-    )
+    if not (f.remote_field.related_name or "").endswith("+"):
+        add_relation(
+            table,
+            Relation(
+                parent.name,
+                parent.pk.name,
+                table.name,
+                table.pk.name,
+                through=through,
+                lookup=f.related_query_name(),
+                field=f.name,
+            ),
+            through,
+        )
     add_relation(
         parent,
         Relation(table.name, table.pk.name, parent.name, parent.pk.name, through=through, lookup=f.name),
