@@ -241,6 +241,8 @@ def relation_name(relation: Relation, key: str, taken: dict[str, Relation]) -> s
 
 
 def add_relation(table: Table, relation: Relation, key: str) -> None:
+    if any(replace(r, name="") == relation for r in table.relations.values()):
+        return  # a _llana_relation row repeating a foreign key: one relation, not a second name for it
     name = relation_name(relation, key, table.relations)
     if name is None:
         logger.warning("Table %s: relation to %s by %s has no free name; ignored", table.name, relation.table, key)

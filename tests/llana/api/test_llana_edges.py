@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from llana.models import PublicTable
+from llana.models import Relation as RelationRow
 from llana.registry import clear_registry
 from project.demo.models import User
 from tests.relapp.models import Message, Person, Tag
@@ -141,4 +142,13 @@ def test_second_foreign_key_relation_refused_when_its_join_column_is_hidden(
     relations = [r["name"] for r in client.get("/Message/schema").json()["relations"]]
     assert "Person" in relations
     assert "Person:recipientId" not in relations
+    clear_registry()
+
+
+def test_relation_row_repeating_a_foreign_key_adds_no_second_name(open_api: Any) -> None:
+    RelationRow.objects.create(table="Customer", column="custId", org_table="SalesOrder", org_column="custId")
+    clear_registry()
+    names = [r["name"] for r in open_api.get("/SalesOrder/schema").json()["relations"]]
+    assert names.count("Customer") == 1
+    assert not [name for name in names if name.startswith("Customer:")]
     clear_registry()
