@@ -2,8 +2,9 @@
 
 A *table* is a concrete Django model named by its ``db_table``. API column names are database column
 names (``field.column``); the registry maps them to ORM attribute names (``field.attname``). Relations
-are named by the other table: a model's foreign keys, the foreign keys pointing at it, and the manual
-``_llana_relation`` rows, in both directions.
+are named by the other table: a model's foreign keys, the foreign keys pointing at it, its many-to-many
+fields (both directions), and the manual ``_llana_relation`` rows, in both directions. The first relation
+to a table takes the table's name; each further one is named ``<table>:<key>`` (``relation_name()``).
 
 The registry is built once per process and cleared (``clear_registry()``, connected by ``llana.receivers``)
 when ``LLANA`` changes or a ``_llana_relation`` row is saved or deleted.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django.apps import apps
@@ -77,15 +78,30 @@ class Column:
 
 @dataclass(frozen=True)
 class Relation:
-    """A relation seen from ``org_table``: rows of ``table`` whose ``column`` equals ``org_column``."""
+    """A relation seen from ``org_table``: rows of ``table`` whose ``column`` equals ``org_column``; for a
+    many-to-many, rows of ``table`` (``column``: its pk) linked to the row (``org_column``: its pk) through
+    the link table ``through``, whose ORM lookup from ``table``'s model to ``org_table``'s is ``lookup``."""
 
     table: str
     column: str
     org_table: str
     org_column: str
+    name: str = ""  # the name in ``relations=`` and ``Rel.col``; set by add_relation()
+    through: str | None = None
+    lookup: str | None = None
+    field: str | None = None  # the many-to-many field's name on org_table's model (its forward side)
 
     def as_dict(self) -> dict[str, str]:
-        return {"table": self.table, "column": self.column, "org_table": self.org_table, "org_column": self.org_column}
+        found = {
+            "name": self.name,
+            "table": self.table,
+            "column": self.column,
+            "org_table": self.org_table,
+            "org_column": self.org_column,
+        }
+        if self.through is not None:
+            found["through"] = self.through
+        return found
 
 
 @dataclass
@@ -214,9 +230,50 @@ def selected_models() -> list[type[models.Model]]:
     ]
 
 
-def add_relation(table: Table, relation: Relation) -> None:
-    # Named by the other table; the first relation to a table wins (a second FK to it is not reachable).
-    table.relations.setdefault(relation.table, relation)
+def relation_name(relation: Relation, key: str, taken: dict[str, Relation]) -> str | None:
+    """The first relation to a table is named after it (``User``); a further one ``<table>:<key>``, ``key``
+    being the foreign key column (``User:recipientId``, in both directions) or, for a many-to-many, the link
+    table. None when that name is taken too (a second self-referencing key: logged, not reachable)."""
+    for name in (relation.table, f"{relation.table}:{key}"):
+        if name not in taken:
+            return name
+    return None
+
+
+def add_relation(table: Table, relation: Relation, key: str) -> None:
+    if any(replace(r, name="") == relation for r in table.relations.values()):
+        return  # a _llana_relation row repeating a foreign key: one relation, not a second name for it
+    name = relation_name(relation, key, table.relations)
+    if name is None:
+        logger.warning("Table %s: relation to %s by %s has no free name; ignored", table.name, relation.table, key)
+        return
+    table.relations[name] = replace(relation, name=name)
+
+
+def add_many_to_many(table: Table, parent: Table, f: models.ManyToManyField[Any, Any]) -> None:
+    """``table.f`` links ``table`` and ``parent`` both ways through ``f``'s link table. Rows of ``parent``
+    are found by ``f``'s reverse query name: without one (``related_name="+"``, a symmetrical self link)
+    only the other direction is a relation."""
+    through = f.remote_field.through._meta.db_table  # type: ignore[union-attr]
+    if not (f.remote_field.related_name or "").endswith("+"):
+        add_relation(
+            table,
+            Relation(
+                parent.name,
+                parent.pk.name,
+                table.name,
+                table.pk.name,
+                through=through,
+                lookup=f.related_query_name(),
+                field=f.name,
+            ),
+            through,
+        )
+    add_relation(
+        parent,
+        Relation(table.name, table.pk.name, parent.name, parent.pk.name, through=through, lookup=f.name),
+        through,
+    )
 
 
 def manual_relations() -> list[Any]:
@@ -238,15 +295,19 @@ def build_registry() -> dict[str, Table]:
             if parent is None:
                 continue
             target = target_field(f).column
-            add_relation(table, Relation(parent.name, target, table.name, f.column))
-            add_relation(parent, Relation(table.name, f.column, parent.name, target))
+            add_relation(table, Relation(parent.name, target, table.name, f.column), f.column)
+            add_relation(parent, Relation(table.name, f.column, parent.name, target), f.column)
+        for m2m in table.model._meta.many_to_many:
+            other = by_model.get(related_model(m2m))
+            if other is not None:
+                add_many_to_many(table, other, m2m)
     for row in manual_relations():
         child, parent = tables.get(row.org_table), tables.get(row.table)
         if child is None or parent is None or row.org_column not in child.columns or row.column not in parent.columns:
             logger.warning("Ignoring _llana_relation row %s: unknown table or column", row.pk)
             continue
-        add_relation(child, Relation(parent.name, row.column, child.name, row.org_column))
-        add_relation(parent, Relation(child.name, row.org_column, parent.name, row.column))
+        add_relation(child, Relation(parent.name, row.column, child.name, row.org_column), row.org_column)
+        add_relation(parent, Relation(child.name, row.org_column, parent.name, row.column), row.org_column)
     return tables
 
 
@@ -264,6 +325,14 @@ def registry() -> dict[str, Table]:
                 _registry = build_registry()
             current = _registry
     return current
+
+
+SYSTEM_TABLE_PREFIX = "_llana_"
+
+
+def is_system_table(name: str) -> bool:
+    """One of llana's own tables (``_llana_role``, ``_llana_public_tables``, …), left out of ``/tables``."""
+    return name.startswith(SYSTEM_TABLE_PREFIX)
 
 
 def get_table(name: str) -> Table | None:

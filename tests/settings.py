@@ -32,3 +32,6 @@ if REDIS_URL:
     CACHES["default"].update(LOCATION=REDIS_URL, KEY_PREFIX=TEST_REDIS_PREFIX)
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Relation shapes the demo lacks (two foreign keys to one table, a many-to-many): tests only.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.relapp"]  # noqa: F405

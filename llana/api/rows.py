@@ -65,6 +65,10 @@ class RelationPlan:
         self.decision = decision
         self.join = related.columns[self.relation.column]
         self.org_column = table.columns[self.relation.org_column]
+        # The related rows are grouped by the parent value they match: the join column, or for a
+        # many-to-many the parent's pk reached through the link table (``relation.lookup``).
+        self.key_column = self.org_column if self.relation.lookup is not None else self.join
+        self.key_path = self.relation.lookup or self.join.attname
         # The related rows show the join value (their pk, their place under a parent): a join column the
         # caller may not see, on either side, refuses the relation (``docs/rest-api.md``, "Permissions").
         if not column_visible(self.org_column, parent_fields):
@@ -96,7 +100,7 @@ class RelationPlan:
             if value is None:
                 continue
             try:
-                keys.setdefault(str(value), self.join.target.to_python(value))
+                keys.setdefault(str(value), self.key_column.target.to_python(value))
             except (ValidationError, ValueError, TypeError):
                 continue
         return list(keys.values())
@@ -109,17 +113,17 @@ class RelationPlan:
         pk = self.related.pk.attname
         qs = (
             visible_queryset(self.related, self.decision)
-            .filter(**{f"{self.join.attname}__in": keys})
-            .annotate(_llana_rank=Window(RowNumber(), partition_by=[F(self.join.attname)], order_by=F(pk).asc()))
+            .filter(**{f"{self.key_path}__in": keys})
+            .annotate(_llana_rank=Window(RowNumber(), partition_by=[F(self.key_path)], order_by=F(pk).asc()))
             .filter(_llana_rank__lte=int(llana_settings.DEFAULT_RELATIONS_LIMIT))
             .order_by(pk)
         )
         attnames = [c.attname for c in self.columns]
-        if self.join.attname in attnames:  # values_list() drops repeated names
-            at = attnames.index(self.join.attname)
+        if self.key_path in attnames:  # values_list() drops repeated names
+            at = attnames.index(self.key_path)
         else:
             at = len(attnames)
-            attnames.append(self.join.attname)
+            attnames.append(self.key_path)
         groups: dict[str, list[dict[str, Any]]] = {}
         for values in qs.values_list(*attnames):
             groups.setdefault(str(values[at]), []).append(self.build(values))

@@ -49,7 +49,7 @@ from llana.exceptions import (
     exception_handler,
 )
 from llana.permissions.engine import Decision, Level
-from llana.registry import Table, get_table, registry
+from llana.registry import Table, get_table, is_system_table, registry
 from llana.settings import llana_settings
 
 logger = logging.getLogger(__name__)
@@ -116,12 +116,15 @@ class LlanaAPIView(APIView):
 
 
 class TablesView(LlanaAPIView):
-    """``GET /tables``: the tables the caller may read (authenticated callers or ``SKIP_AUTH``)."""
+    """``GET /tables``: the data tables the caller may read (authenticated callers or ``SKIP_AUTH``); the
+    ``_llana_*`` system tables are left out, as in Llana, and stay reachable by name."""
 
     def get(self, request: Request) -> Response:
         if not self.identity.skip_auth:
             self.require_user()
-        names = [name for name in sorted(registry()) if self.decision(name, Level.READ).allowed]
+        names = [
+            name for name in sorted(registry()) if not is_system_table(name) and self.decision(name, Level.READ).allowed
+        ]
         return Response({"tables": names, **self.request_id()})
 
 
@@ -211,6 +214,8 @@ class TableViewSet(LlanaAPIView, viewsets.ViewSet):
     def schema(self, request: Request, table: str) -> Response:
         decision = self.decide(self.table.name, Level.READ)
         columns = allowed_columns(self.table, decision, None)
+        if self.table.hidden and self.decision(self.table.name, Level.WRITE).allowed:
+            columns += self.table.hidden.values()  # write-only: a schema-driven form can set the password
         return Response(
             {
                 "table": self.table.name,
@@ -344,6 +349,7 @@ def column_schema(column: Any) -> dict[str, Any]:
         "foreign_key": column.foreign_key,
         "default": column.default(),
         "extra": "auto_increment" if column.auto else "",
+        "write_only": column.hidden,
     }
     if column.max_length is not None:
         schema["max_length"] = column.max_length

@@ -48,10 +48,26 @@ def body_column(table: Table, key: str) -> Column | None:
     return table.columns.get(key) or table.hidden.get(key)
 
 
+MANY_TO_MANY_READ_ONLY = "A many-to-many relation is read-only in the API (set the links in Django)"
+
+
+def many_to_many(table: Table, key: str) -> bool:
+    """``key`` names a many-to-many relation of ``table`` (its relation name or its model field)."""
+    if body_column(table, key) is not None:
+        return False
+    relation = table.relations.get(key)
+    if relation is not None and relation.through is not None:
+        return True
+    return any(r.through is not None and r.field == key for r in table.relations.values())
+
+
 def check_item(table: Table, item: Any) -> dict[str, Any]:
     """The item must be an object whose keys are all columns of the table."""
     if not isinstance(item, dict):
         raise BadRequest("Each item must be a JSON object")
+    linked = {key: [MANY_TO_MANY_READ_ONLY] for key in item if isinstance(key, str) and many_to_many(table, key)}
+    if linked:
+        raise BadRequest(", ".join(f"{key}: {MANY_TO_MANY_READ_ONLY}" for key in linked), linked)
     unknown = {key: ["Unknown column"] for key in item if not isinstance(key, str) or body_column(table, key) is None}
     if unknown:
         raise BadRequest(", ".join(f"Unknown column: {key}" for key in unknown), unknown)

@@ -206,7 +206,10 @@ def common_schemas() -> dict[str, Any]:
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "properties": {k: {"type": "string"} for k in ("table", "column", "org_table", "org_column")},
+                        "properties": {
+                            k: {"type": "string"}
+                            for k in ("name", "table", "column", "org_table", "org_column", "through")
+                        },
                     },
                 },
             },

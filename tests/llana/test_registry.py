@@ -80,6 +80,7 @@ def test_columns(fresh: Any, db: Any) -> None:
 def test_relations_both_directions(fresh: Any, db: Any) -> None:
     order = get_table("SalesOrder").relations
     assert order["Customer"].as_dict() == {
+        "name": "Customer",
         "table": "Customer",
         "column": "custId",
         "org_table": "SalesOrder",
@@ -87,12 +88,14 @@ def test_relations_both_directions(fresh: Any, db: Any) -> None:
     }
     customer = get_table("Customer").relations
     assert customer["SalesOrder"].as_dict() == {
+        "name": "SalesOrder",
         "table": "SalesOrder",
         "column": "custId",
         "org_table": "Customer",
         "org_column": "custId",
     }
     assert customer["User"].as_dict() == {
+        "name": "User",
         "table": "User",
         "column": "id",
         "org_table": "Customer",

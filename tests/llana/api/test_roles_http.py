@@ -291,11 +291,13 @@ def test_user_cannot_choose_its_own_key_hash(user: Caller, alice: User) -> None:
 
 
 def test_tables_lists_only_readable_tables(admin: Caller, user: Caller) -> None:
-    assert "_llana_role" in admin.get("/tables").json()["tables"]
+    assert "_llana_role" not in admin.get("/tables").json()["tables"]  # system tables: reachable, not listed
+    assert admin.get("/_llana_role/").status_code == 200
     tables = user.get("/tables").json()["tables"]
     assert "Customer" in tables
-    assert "_llana_api_key" in tables
-    assert not {"_llana_role", "_llana_public_tables", "_llana_relation"} & set(tables)
+    assert "_llana_api_key" not in tables
+    assert user.get("/_llana_api_key/").status_code == 200
+    assert user.get("/_llana_role/").status_code == 403
 
 
 def test_tables_answers_why_authentication_failed(anonymous: Caller, alice: User) -> None:

@@ -1,0 +1,11 @@
+"""The test-only relations app (installed by ``tests/settings.py`` only)."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RelappConfig(AppConfig):
+    name = "tests.relapp"
+    label = "relapp"
+    default_auto_field = "django.db.models.AutoField"
