@@ -50,10 +50,11 @@ def _check_fields(form: forms.ModelForm, table: str | None) -> None:
         form.add_error("allowed_fields", f"Not columns of {table}: {', '.join(unknown)}")
 
 
-def describe_restriction(restriction: Q | tuple[str, Any], user_pk: Any) -> str:
+def describe_restriction(restriction: Any, user_pk: Any) -> str:
     """An own-records restriction as a person reads it: ``customer.user is this user``, joined by and/or.
 
-    ``restriction`` is the ``Q`` of a permission decision (``owner.q(user_pk)``, or several combined).
+    ``restriction`` is the ``Q`` of a permission decision (``owner.q(user_pk)``, or several combined), or
+    one of its children: a ``(lookup, value)`` pair.
     """
     if not isinstance(restriction, Q):
         lookup, value = restriction
