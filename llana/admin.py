@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -48,6 +48,23 @@ def _check_fields(form: forms.ModelForm, table: str | None) -> None:
     unknown = sorted(f for f in fields if "." not in f and f not in columns)  # "Rel.col" entries name relations
     if unknown:
         form.add_error("allowed_fields", f"Not columns of {table}: {', '.join(unknown)}")
+
+
+def describe_restriction(restriction: Any, user_pk: Any) -> str:
+    """An own-records restriction as a person reads it: ``customer.user is this user``, joined by and/or.
+
+    ``restriction`` is the ``Q`` of a permission decision (``owner.q(user_pk)``, or several combined), or
+    one of its children: a ``(lookup, value)`` pair.
+    """
+    if not isinstance(restriction, Q):
+        lookup, value = restriction
+        path = lookup.removesuffix("__exact").replace("__", ".")
+        return f"{path} is this user" if str(value) == str(user_pk) else f"{path} = {value!r}"
+    parts = [describe_restriction(child, user_pk) for child in restriction.children]
+    text = f" {restriction.connector.lower()} ".join(parts)
+    if len(parts) > 1 and (restriction.negated or restriction.connector == Q.OR):
+        text = f"({text})"
+    return f"not {text}" if restriction.negated else text
 
 
 class TableChoiceForm(forms.ModelForm):
@@ -122,7 +139,8 @@ class RoleAdmin(admin.ModelAdmin):
                     if not decision.allowed:
                         cells.append({"state": "denied", "text": decision.message})
                     elif decision.restriction is not None:
-                        cells.append({"state": "own", "text": f"own records ({decision.restriction})"})
+                        text = describe_restriction(decision.restriction, selected.pk)
+                        cells.append({"state": "own", "text": f"own records: rows where {text}"})
                     else:
                         cells.append({"state": "allowed", "text": "all records"})
                     if decision.allowed and decision.fields:

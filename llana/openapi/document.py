@@ -15,9 +15,12 @@ read them (``docs/security.md``, "Data exposure").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -37,12 +40,27 @@ ERROR_RESPONSES = {
 }
 
 
+SOURCE_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+PROJECT_VERSION = re.compile(
+    r'^\[project\][^\[]*?^name\s*=\s*"django-llana"[^\[]*?^version\s*=\s*"([^"]+)"', re.MULTILINE | re.DOTALL
+)
+
+
+@cache
 def api_version() -> str:
-    """The installed django-llana version (``dev`` when running from a source tree)."""
+    """The installed django-llana version; from a source tree, the ``version`` of its ``pyproject.toml``.
+
+    ``dev`` only when neither is found (a copied ``llana`` package without its checkout).
+    """
     try:
         return version("django-llana")
     except PackageNotFoundError:
-        return "dev"
+        pass
+    try:
+        match = PROJECT_VERSION.search(SOURCE_PYPROJECT.read_text(encoding="utf-8"))
+    except OSError:
+        match = None
+    return match.group(1) if match else "dev"
 
 
 def ref(name: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from llana_realtime.settings import realtime_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "demo"
-ASSETS = {"socket.io.min.js": "text/javascript", "live.js": "text/javascript"}
+ASSETS = {"socket.io.min.js": "text/javascript", "live.js": "text/javascript", "favicon.svg": "image/svg+xml"}
 
 
 @require_GET
@@ -25,6 +25,12 @@ def live(request: HttpRequest) -> HttpResponse:
     """The page; ``?table=`` preselects a table."""
     context = {"table": request.GET.get("table", "Customer"), "socketio_path": realtime_settings.PATH}
     return render(request, "demo/live.html", context)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> FileResponse:
+    """``/favicon.ico`` of the example project (an SVG: browsers ask for it on every page, admin and docs too)."""
+    return live_asset(request, "favicon.svg")
 
 
 @require_GET

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db.models import Q
 from django.test import Client
 
+from llana.admin import describe_restriction
 from llana.auth.identities import identity_for_user
 from llana.models import ApiKey, PublicTable, Role
 from llana.permissions.engine import Level, decide
@@ -156,3 +158,22 @@ def test_what_can_this_user_do(staff: Client) -> None:
 
 def test_effective_view_needs_staff(client: Client) -> None:
     assert client.get("/admin/llana/role/effective/").status_code == 302  # to the login page
+
+
+def test_what_can_this_user_do_shows_readable_rules(staff: Client) -> None:
+    """Own-records rules read as text ("userId is this user"), not as a Q object's repr."""
+    alice = make_user("alice@test.com")
+    page = staff.get(f"/admin/llana/role/effective/?user={alice.pk}").content.decode()
+    assert "&lt;Q:" not in page
+    assert "(AND:" not in page
+    assert "own records: rows where " in page
+    assert '<td>User</td><td class="llana-own">own records: rows where id is this user</td>' in page
+    assert "own records: rows where user is this user" in page  # _llana_api_key
+
+
+def test_describe_restriction() -> None:
+    assert describe_restriction(Q(user=5), 5) == "user is this user"
+    assert describe_restriction(Q(customer__user=5) | Q(employee__user__exact=5), 5) == (
+        "(customer.user is this user or employee.user is this user)"
+    )
+    assert describe_restriction(~Q(status="x"), 5) == "not status = 'x'"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 from drf_spectacular.validation import validate_schema
 
 from llana.auth.tokens import RefreshToken
@@ -142,3 +144,9 @@ def test_docs_refuse_other_methods_with_json(client, url: str) -> None:  # type:
     response = client.post(url, data={})
     assert response.status_code == 405
     assert json.loads(response.content)["statusCode"] == 405
+
+
+def test_api_version_is_the_projects_version() -> None:
+    """From a source tree (the package not installed) the version is pyproject's, never "dev"."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert api_version() == pyproject["project"]["version"]

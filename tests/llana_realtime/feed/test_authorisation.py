@@ -294,10 +294,11 @@ async def test_public_table_withdrawn_disconnects_anonymous_sockets() -> None:
 async def test_token_expiring_while_connected_disconnects() -> None:
     user = await make_user("u@x.com")
     token = AccessToken.for_user(user)
-    token.set_exp(lifetime=dt.timedelta(seconds=1))
+    # `exp` is whole seconds (truncated): 3 s leaves more than 2 s for the connect, under load too.
+    token.set_exp(lifetime=dt.timedelta(seconds=3))
     client = await follow(user, token=str(token))
     try:
-        await client.wait_disconnect(timeout=5)
+        await client.wait_disconnect(timeout=10)
         assert client.disconnected
         assert client.events == [("exception", {"status": "error", "message": "Access token expired"})]
         assert feed.subscriptions.sockets("Customer") == []

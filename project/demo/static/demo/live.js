@@ -4,6 +4,15 @@
   const config = JSON.parse(document.getElementById("live-config").textContent);
   const $ = (id) => document.getElementById(id);
   let socket = null;
+  let userId = null; // the logged-in user's id, from /auth/profile (the demo Customer needs a userId)
+  // A row to start from per demo table (edit it in the page); other tables start from {}.
+  const SAMPLES = {
+    Customer: () => ({ companyName: "Live demo", city: "Oslo", ...(userId !== null ? { userId } : {}) }),
+    Employee: () => ({ firstName: "Live", lastName: "Demo" }),
+    Shipper: () => ({ companyName: "Live demo" }),
+    Supplier: () => ({ companyName: "Live demo" }),
+    SalesOrder: () => ({ shipName: "Live demo", freight: "12.50" }),
+  };
 
   function setStatus(text, kind) {
     $("status").textContent = text;
@@ -19,6 +28,64 @@
     }
     item.textContent = `${new Date().toLocaleTimeString()}  ${kind}  ${JSON.stringify(payload)}`;
     $("events").prepend(item);
+  }
+
+  function authHeaders() {
+    const token = $("token").value.trim();
+    return token ? { Authorization: "Bearer " + token } : {};
+  }
+
+  function setWriteStatus(text, kind) {
+    $("write-status").textContent = text;
+    $("write-status").className = kind || "";
+  }
+
+  function fillSample() {
+    const sample = SAMPLES[$("table").value.trim()];
+    $("row-body").value = JSON.stringify(sample ? sample() : {}, null, 1);
+  }
+
+  async function loadProfile(token) {
+    try {
+      const response = await fetch("/auth/profile", { headers: { Authorization: "Bearer " + token } });
+      if (response.ok) userId = (await response.json()).id;
+    } catch (error) {
+      console.warn("could not read the profile", error);
+    }
+  }
+
+  async function primaryKey(table) {
+    const response = await fetch(`/${encodeURIComponent(table)}/schema`, { headers: authHeaders() });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.message || response.statusText);
+    return body.primary_key;
+  }
+
+  // Create, update or delete one row through the REST API with the page's token: the socket shows its event.
+  async function write(action) {
+    const table = $("table").value.trim();
+    const id = $("row-id").value.trim();
+    if (action !== "create" && !id) return setWriteStatus("enter a row id (Create fills it in)", "error");
+    const options = { method: { create: "POST", update: "PATCH", delete: "DELETE" }[action], headers: authHeaders() };
+    if (action !== "delete") {
+      try {
+        options.body = JSON.stringify(JSON.parse($("row-body").value || "{}"));
+      } catch (error) {
+        return setWriteStatus("the row is not valid JSON: " + error.message, "error");
+      }
+      options.headers["Content-Type"] = "application/json";
+    }
+    const path = `/${encodeURIComponent(table)}/` + (action === "create" ? "" : encodeURIComponent(id));
+    setWriteStatus(`${options.method} ${path}…`);
+    try {
+      const response = await fetch(path, options);
+      const body = await response.json();
+      if (!response.ok) throw new Error(`${response.status} ${body.message || response.statusText}`);
+      if (action === "create") $("row-id").value = String(body[await primaryKey(table)]);
+      setWriteStatus(`${options.method} ${path} → ${response.status} ${JSON.stringify(body).slice(0, 200)}`, "ok");
+    } catch (error) {
+      setWriteStatus(`${options.method} ${path} failed: ${error.message}`, "error");
+    }
   }
 
   async function loadTables(token) {
@@ -46,6 +113,8 @@
       $("token").value = body.access_token;
       $("login-status").textContent = `logged in (token valid ${body.expires_in} s)`;
       loadTables(body.access_token);
+      await loadProfile(body.access_token);
+      fillSample();
     } catch (error) {
       $("login-status").textContent = "login failed: " + error.message;
     }
@@ -83,5 +152,11 @@
 
   $("disconnect").addEventListener("click", () => socket && socket.disconnect());
   $("clear").addEventListener("click", () => $("events").replaceChildren());
+  $("table").addEventListener("change", () => {
+    fillSample();
+    $("row-id").value = "";
+  });
+  for (const action of ["create", "update", "delete"]) $(action).addEventListener("click", () => write(action));
+  fillSample();
   if ($("token").value) loadTables($("token").value);
 })();

@@ -6,7 +6,9 @@
 //   {"kind": "connect", "value": {"status", "transport", "polling": bool, "websocket": url|null}}  page connected
 //   {"kind": "seen", "value": {"text", "transport", "polling", "websocket"}}  the expected event is on the page
 //   {"kind": "connect_error", "value": {"message"}}  anything that went wrong
-// Input (stdin): {"expect": {"kind": "INSERT", "key": "custid", "value": "42"}} waits for that event on the page.
+// Input (stdin): {"expect": {"kind": "INSERT", "key": "custid", "value": "42"}} waits for that event on the page;
+//   {"write": {"action": "create"|"update"|"delete", "body": "{...}"}} clicks the page's write button (body: the
+//   row's JSON, optional) and prints {"kind": "wrote", "value": {"ok": bool, "status", "id"}}.
 "use strict";
 const path = require("path");
 const readline = require("readline");
@@ -46,7 +48,19 @@ async function main() {
   print({ kind: "connect", value: { status, transport: await page.textContent("#transport"), ...seen } });
 
   for await (const line of readline.createInterface({ input: process.stdin })) {
-    const { expect } = JSON.parse(line);
+    const { expect, write } = JSON.parse(line);
+    if (write) {
+      // The page's own write buttons: fill the row's JSON, click, wait for the result line.
+      if (write.body !== undefined) await page.fill("#row-body", write.body);
+      await page.evaluate(() => (document.getElementById("write-status").className = ""));
+      await page.click(`#${write.action}`);
+      await page.waitForFunction(() => document.getElementById("write-status").className !== "", null,
+                                 { timeout: 15000 });
+      print({ kind: "wrote", value: { ok: (await page.getAttribute("#write-status", "class")) === "ok",
+                                      status: await page.textContent("#write-status"),
+                                      id: await page.inputValue("#row-id") } });
+      continue;
+    }
     const selector = `#events li[data-kind="${expect.kind}"][data-${expect.key}="${expect.value}"]`;
     await page.waitForSelector(selector, { timeout: 15000 });
     // The upgrade happens in the background right after the handshake: give it a moment if it has not yet.
