@@ -72,6 +72,13 @@ def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
     return ",".join(values)
 
 
+def scope_query(scope: Mapping[str, Any]) -> dict[str, str]:
+    """The query string of an ASGI scope as a dict (blank values kept); a repeated parameter keeps its last value."""
+    raw = scope.get("query_string", b"")
+    parsed = parse_qs(raw.decode("latin-1") if isinstance(raw, bytes) else str(raw), keep_blank_values=True)
+    return {key: values[-1] for key, values in parsed.items()}
+
+
 def scope_cookie(scope: Mapping[str, Any], name: str) -> str | None:
     """The value of cookie ``name`` in an ASGI scope's ``Cookie`` header(s), or None when missing or empty."""
     header = scope_header(scope, b"cookie")
@@ -151,10 +158,7 @@ def api_key_from_handshake(scope: Mapping[str, Any], auth: Mapping[str, Any]) ->
     if value is None or no_token(value):
         value = auth.get(name)
     if (not isinstance(value, str) or no_token(value)) and api_key_query_parameter():
-        raw = scope.get("query_string", b"")
-        query = parse_qs(raw.decode("latin-1") if isinstance(raw, bytes) else str(raw))
-        values = query.get(name)
-        value = values[-1] if values else None
+        value = scope_query(scope).get(name)
     if not isinstance(value, str) or no_token(value):
         return None
     return value.strip()

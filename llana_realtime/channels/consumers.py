@@ -19,14 +19,13 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from llana.auth.credentials import ACCESS_COOKIE, scope_cookie, scope_header
+from llana.auth.credentials import ACCESS_COOKIE, scope_cookie, scope_header, scope_query
 from llana.hosts import scope_address, scope_allowed
 from llana_realtime.channels.scope import (
     Message,
     Receive,
     Scope,
     Send,
-    query_params,
 )
 from llana_realtime.engineio.server import EngineIOServer
 from llana_realtime.engineio.socket import EngineIOSocket, PollError
@@ -173,7 +172,7 @@ class EngineIOPollingApp:
             await self.preflight(scope, send, cors)
             return
         try:
-            socket = verify(server, scope, query_params(scope), websocket=False)
+            socket = verify(server, scope, scope_query(scope), websocket=False)
             if socket is None:
                 if body is None:
                     raise Refused(BAD_REQUEST, 413)
@@ -345,7 +344,7 @@ class EngineIOWebSocketApp:
         A refused WebSocket is closed before it is accepted: the ASGI server answers HTTP 403.
         """
         try:
-            socket = verify(self.server, scope, query_params(scope), websocket=True)
+            socket = verify(self.server, scope, scope_query(scope), websocket=True)
         except Refused as refused:
             logger.debug("engine.io websocket refused: %s", refused)
             await connection.close_transport()

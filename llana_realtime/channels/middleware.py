@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 
-from llana.auth.credentials import MISSING_TOKEN_MESSAGE, token_from_scope
+from llana.auth.credentials import MISSING_TOKEN_MESSAGE, scope_query, token_from_scope
 from llana.auth.identities import user_for_token
 from llana.auth.tokens import FAILED_MESSAGE, InvalidAccessToken
 from llana_realtime.settings import realtime_settings
@@ -51,9 +51,7 @@ def _is_handshake(scope: dict[str, Any]) -> bool:
     path = str(realtime_settings.PATH).rstrip("/")
     if str(scope.get("path", "")).rstrip("/") != path:
         return False
-    query = scope.get("query_string", b"")
-    query = query.decode("latin-1") if isinstance(query, bytes) else str(query)
-    return not any(part.startswith("sid=") for part in query.split("&"))
+    return "sid" not in scope_query(scope)  # read as the transports read it
 
 
 class JWTAuthMiddleware(BaseMiddleware):

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from llana.auth.authentication import api_keys_enabled, identity_and_expiry_for_api_key
-from llana.auth.credentials import api_key_from_handshake, scope_header, token_from_handshake
+from llana.auth.credentials import api_key_from_handshake, scope_header, scope_query, token_from_handshake
 from llana.auth.identities import identity_and_expiry_for_token
 from llana.hosts import scope_address, scope_allowed
 from llana.registry import get_table
@@ -53,12 +52,6 @@ NO_TABLE_MESSAGE = "No Table Provided In Headers[x-llana-table]"
 FORBIDDEN_MESSAGE = "Forbidden"
 
 
-def _query(scope: dict[str, Any]) -> dict[str, str]:
-    raw = scope.get("query_string", b"")
-    text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-    return {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True).items()}
-
-
 def handshake_table(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
     """The table a socket asks for: ``auth``, then the header, then the query string."""
     value = auth.get(TABLE_KEY)
@@ -67,7 +60,7 @@ def handshake_table(scope: dict[str, Any], auth: dict[str, Any]) -> str | None:
     header = scope_header(scope, TABLE_KEY.encode())
     if header and header.strip():
         return header.strip()
-    query = _query(scope)
+    query = scope_query(scope)
     for key in (TABLE_KEY, "table"):
         if query.get(key, "").strip():
             return query[key].strip()
